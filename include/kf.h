@@ -1,0 +1,32 @@
+/* kf.h - common definitions of kmdflow: PETSc compatibility, error classes, small helpers */
+#pragma once
+
+#include <petscsys.h>
+#include <petscvec.h>
+
+#if PETSC_VERSION_LT(3, 18, 0)
+  #error "kmdflow needs PETSc 3.18 or later"
+#endif
+#if PETSC_VERSION_LT(3, 19, 0) && !defined(PETSC_SUCCESS)
+  #define PETSC_SUCCESS 0
+#endif
+
+/* Complex numbers of the spectral module; layout-compatible with fftw_complex. */
+typedef double _Complex KfComplex;
+
+#define KF_MAX_DIM 3
+
+/*
+  Errors in user input (options, input files) are raised with this code. The kmdflow error
+  handler prints them as one line "kmdflow: error: ..." instead of a traceback, and main()
+  exits with status 2. They are always raised collectively (every rank sees the same input).
+*/
+#define KF_ERR_INPUT PETSC_ERR_USER_INPUT
+
+/* Raised collectively when the state stops being finite; main() exits with status 3. */
+#define KF_ERR_NONFINITE PETSC_ERR_FP
+
+PETSC_EXTERN PetscErrorCode KfInstallErrorHandler(void);
+PETSC_EXTERN int            KfExitStatus(PetscErrorCode);
+PETSC_EXTERN PetscErrorCode KfRenameFile(MPI_Comm, const char[], const char[]);
+PETSC_EXTERN PetscErrorCode KfRemoveFile(MPI_Comm, const char[]);

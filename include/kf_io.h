@@ -1,0 +1,30 @@
+/* kf_io.h - parallel HDF5 output (time series, fields, provenance), XDMF sidecar, grid input */
+#pragma once
+#include "kf.h"
+#include "kf_spectral.h"
+
+typedef struct _p_KfIO *KfIO;
+
+/*
+  Collective. Creates PATH.part; nothing appears under PATH until KfIOClose(..., PETSC_TRUE)
+  has flushed everything, set the root attribute complete = 1 and renamed the file. lay gives
+  the grid and this rank's slab of the fields written with KfIOAppendField.
+*/
+PETSC_EXTERN PetscErrorCode KfIOCreate(MPI_Comm, const char[], const KfSpectralLayout *, PetscReal, KfIO *);
+PETSC_EXTERN PetscErrorCode KfIOSetAttributeString(KfIO, const char[], const char[]);
+PETSC_EXTERN PetscErrorCode KfIOSetAttributeReal(KfIO, const char[], PetscReal);
+PETSC_EXTERN PetscErrorCode KfIOSetAttributeInts(KfIO, const char[], PetscInt, const PetscInt[]);
+/* Appends one value to each of the 1-D datasets GROUP/names[i] (values given on every rank). */
+PETSC_EXTERN PetscErrorCode KfIOAppendSeries(KfIO, const char[], PetscInt, const char *const[], const PetscReal[]);
+/* Appends this rank's slab as a new record of DATASET (records, n1, ..., nd) and t to TIMES. */
+PETSC_EXTERN PetscErrorCode KfIOAppendField(KfIO, const char[], const char[], PetscReal, const PetscScalar[]);
+/* complete: finish, mark, rename, write the XDMF; otherwise remove the partial file. */
+PETSC_EXTERN PetscErrorCode KfIOClose(KfIO *, PetscBool);
+
+/*
+  Reads a float64 grid (n1 x ... x nd), or the last record of a (records, n1, ..., nd) dataset,
+  into this rank's slab of lay. Every problem (missing file, not HDF5, missing dataset, wrong
+  type or shape) is a KF_ERR_INPUT error that names the option role, the file and the dataset.
+*/
+PETSC_EXTERN PetscErrorCode KfIOReadGrid(MPI_Comm, const char[], const char[], const KfSpectralLayout *, PetscScalar[], const char[]);
+PETSC_EXTERN PetscErrorCode KfIOVersion(char[], size_t);

@@ -1,0 +1,52 @@
+/* kf_params.h - run configuration read from the PETSc options database */
+#pragma once
+#include "kf.h"
+
+typedef enum {
+  KF_MODE_PDE
+} KfMode;
+
+typedef enum {
+  KF_PLANNER_ESTIMATE,
+  KF_PLANNER_MEASURE,
+  KF_PLANNER_PATIENT,
+  KF_PLANNER_EXHAUSTIVE
+} KfPlanner;
+
+PETSC_EXTERN const char *const KfModes[];
+PETSC_EXTERN const char *const KfPlanners[];
+
+#define KF_SPEC_LEN PETSC_MAX_PATH_LEN
+
+/* Grouped as p4est's particle example does: options as given, then values derived from them. */
+typedef struct {
+  /* options */
+  KfMode    mode;
+  PetscInt  dim;
+  PetscInt  n[KF_MAX_DIM]; /* grid points per dimension */
+  PetscReal s;             /* Sobolev order of the energy */
+  PetscReal L;             /* torus period */
+  PetscBool dealias;       /* 2/3 rule */
+  char      init[KF_SPEC_LEN], target[KF_SPEC_LEN];
+  char      output[PETSC_MAX_PATH_LEN];
+  PetscReal output_dt;
+  PetscInt  seed;
+  KfPlanner planner;
+  char      wisdom[PETSC_MAX_PATH_LEN];
+  PetscInt  fftw_threads;
+  PetscBool quiet;   /* no per-output monitor lines */
+  PetscBool strict;  /* unused options are errors */
+  /* derived */
+  PetscInt64 npoints; /* total grid points */
+} KfParams;
+
+PETSC_EXTERN PetscErrorCode KfParamsSetFromOptions(MPI_Comm, KfParams *);
+PETSC_EXTERN PetscErrorCode KfParamsView(const KfParams *, MPI_Comm);
+PETSC_EXTERN PetscErrorCode KfCheckUnusedOptions(MPI_Comm, PetscBool);
+
+/* Checked option readers for use inside PetscOptionsBegin/End: they name the option, the value
+   given and the accepted range in the error, which PETSc's own readers do not. */
+PETSC_EXTERN PetscErrorCode KfOptionsReal(PetscOptionItems *, const char[], const char[], PetscReal, PetscReal, PetscReal, PetscBool, PetscReal *, PetscBool *);
+PETSC_EXTERN PetscErrorCode KfOptionsInt(PetscOptionItems *, const char[], const char[], PetscInt, PetscInt, PetscInt, PetscInt *, PetscBool *);
+PETSC_EXTERN PetscErrorCode KfOptionsRealList(PetscOptionItems *, const char[], const char[], const char[], PetscInt, PetscReal[], PetscInt *, PetscBool *);
+PETSC_EXTERN PetscErrorCode KfOptionsEnum(PetscOptionItems *, const char[], const char[], const char *const[], PetscInt, PetscInt *);

@@ -1,0 +1,495 @@
+/* io.c - the only user of HDF5: collective parallel output, XDMF sidecar, grid input */
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "kf_io.h"
+#include "kf_log.h"
+
+#if !defined(H5_HAVE_PARALLEL)
+  #error "kmdflow needs a parallel HDF5"
+#endif
+
+/* The one checked wrapper for HDF5 calls: a negative return is an error. */
+#define KfCallHDF5(call) \
+  do { \
+    if ((call) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #call); \
+  } while (0)
+
+#define KF_IO_MAX_FIELDS 4
+#define KF_IO_MAX_TIMES  100000
+
+struct _p_KfIO {
+  MPI_Comm         comm;
+  KfSpectralLayout lay;
+  PetscReal        L;
+  hid_t            file, dxpl;
+  char             path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
+  char             field[PETSC_MAX_PATH_LEN]; /* dataset of the field time series, for the XDMF */
+  PetscInt         nrecords;
+  PetscReal       *times;
+  PetscInt         ntimes_alloc;
+};
+
+PetscErrorCode KfIOVersion(char buf[], size_t len)
+{
+  unsigned maj, min, rel;
+
+  PetscFunctionBeginUser;
+  KfCallHDF5(H5get_libversion(&maj, &min, &rel));
+  PetscCall(PetscSNPrintf(buf, len, "%u.%u.%u", maj, min, rel));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode FileAccess(MPI_Comm comm, hid_t *fapl)
+{
+  PetscFunctionBeginUser;
+  *fapl = H5Pcreate(H5P_FILE_ACCESS);
+  KfCallHDF5(*fapl);
+  KfCallHDF5(H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL));
+  KfCallHDF5(H5Pset_all_coll_metadata_ops(*fapl, 1));
+  KfCallHDF5(H5Pset_coll_metadata_write(*fapl, 1));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOCreate(MPI_Comm comm, const char path[], const KfSpectralLayout *lay, PetscReal L, KfIO *out)
+{
+  KfIO  io;
+  hid_t fapl;
+
+  PetscFunctionBeginUser;
+  KfCallHDF5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our messages replace HDF5's error stack dumps */
+  PetscCall(PetscNew(&io));
+  io->comm = comm;
+  io->lay  = *lay;
+  io->L    = L;
+  PetscCall(PetscStrncpy(io->path, path, sizeof(io->path)));
+  PetscCall(PetscSNPrintf(io->part, sizeof(io->part), "%s.part", path));
+  PetscCall(FileAccess(comm, &fapl));
+  io->file = H5Fcreate(io->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  KfCallHDF5(H5Pclose(fapl));
+  if (io->file < 0) {
+    PetscCall(PetscFree(io));
+    SETERRQ(comm, KF_ERR_INPUT, "-output %s: cannot create the file (does the directory exist and is it writable?)", path);
+  }
+  io->dxpl = H5Pcreate(H5P_DATASET_XFER);
+  KfCallHDF5(io->dxpl);
+  KfCallHDF5(H5Pset_dxpl_mpio(io->dxpl, H5FD_MPIO_COLLECTIVE));
+  PetscCall(KfIOSetAttributeInts(io, "complete", 1, (PetscInt[]){0}));
+  *out = io;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteAttribute(KfIO io, const char name[], hid_t type, hid_t space, const void *buf)
+{
+  hid_t attr;
+
+  PetscFunctionBeginUser;
+  if (H5Aexists(io->file, name) > 0) KfCallHDF5(H5Adelete(io->file, name));
+  attr = H5Acreate2(io->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  KfCallHDF5(attr);
+  KfCallHDF5(H5Awrite(attr, type, buf));
+  KfCallHDF5(H5Aclose(attr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOSetAttributeString(KfIO io, const char name[], const char value[])
+{
+  hid_t type, space;
+
+  PetscFunctionBeginUser;
+  type = H5Tcopy(H5T_C_S1);
+  KfCallHDF5(type);
+  KfCallHDF5(H5Tset_size(type, strlen(value) + 1));
+  space = H5Screate(H5S_SCALAR);
+  PetscCall(WriteAttribute(io, name, type, space, value));
+  KfCallHDF5(H5Sclose(space));
+  KfCallHDF5(H5Tclose(type));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOSetAttributeReal(KfIO io, const char name[], PetscReal value)
+{
+  hid_t  space = H5Screate(H5S_SCALAR);
+  double v     = (double)value;
+
+  PetscFunctionBeginUser;
+  PetscCall(WriteAttribute(io, name, H5T_NATIVE_DOUBLE, space, &v));
+  KfCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOSetAttributeInts(KfIO io, const char name[], PetscInt n, const PetscInt v[])
+{
+  hsize_t   dims = (hsize_t)n;
+  hid_t     space;
+  long long buf[16];
+
+  PetscFunctionBeginUser;
+  PetscCheck(n <= 16, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "at most 16 integers per attribute");
+  for (PetscInt i = 0; i < n; i++) buf[i] = v[i];
+  space = H5Screate_simple(1, &dims, NULL);
+  PetscCall(WriteAttribute(io, name, H5T_NATIVE_LLONG, space, buf));
+  KfCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Opens DATASET (creating it and its group, extensible along the first axis, if needed). */
+static PetscErrorCode OpenExtensible(KfIO io, const char name[], int rank, const hsize_t dims[], const hsize_t chunk[], hid_t *dset)
+{
+  hsize_t zero[KF_MAX_DIM + 1], maxd[KF_MAX_DIM + 1];
+  hid_t   space, dcpl, lcpl;
+
+  PetscFunctionBeginUser;
+  if (H5Lexists(io->file, name, H5P_DEFAULT) > 0) {
+    *dset = H5Dopen2(io->file, name, H5P_DEFAULT);
+    KfCallHDF5(*dset);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (int i = 0; i < rank; i++) {
+    zero[i] = i ? dims[i] : 0;
+    maxd[i] = i ? dims[i] : H5S_UNLIMITED;
+  }
+  space = H5Screate_simple(rank, zero, maxd);
+  dcpl  = H5Pcreate(H5P_DATASET_CREATE);
+  lcpl  = H5Pcreate(H5P_LINK_CREATE);
+  KfCallHDF5(H5Pset_chunk(dcpl, rank, chunk));
+  KfCallHDF5(H5Pset_create_intermediate_group(lcpl, 1));
+  *dset = H5Dcreate2(io->file, name, H5T_NATIVE_DOUBLE, space, lcpl, dcpl, H5P_DEFAULT);
+  KfCallHDF5(*dset);
+  KfCallHDF5(H5Pclose(lcpl));
+  KfCallHDF5(H5Pclose(dcpl));
+  KfCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Grows the first axis to record+1 and selects in it the block start/count (none if empty). */
+static PetscErrorCode SelectRecord(hid_t dset, int rank, PetscInt record, const hsize_t dims[], const hsize_t start[], const hsize_t count[], PetscBool empty, hid_t *fspace, hid_t *mspace)
+{
+  hsize_t ext[KF_MAX_DIM + 1];
+
+  PetscFunctionBeginUser;
+  for (int i = 0; i < rank; i++) ext[i] = i ? dims[i] : (hsize_t)record + 1;
+  KfCallHDF5(H5Dset_extent(dset, ext));
+  *fspace = H5Dget_space(dset);
+  KfCallHDF5(*fspace);
+  *mspace = H5Screate_simple(rank, count, NULL);
+  KfCallHDF5(*mspace);
+  if (empty) {
+    KfCallHDF5(H5Sselect_none(*fspace));
+    KfCallHDF5(H5Sselect_none(*mspace));
+  } else KfCallHDF5(H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode AppendScalar(KfIO io, const char name[], PetscInt record, PetscReal value)
+{
+  PetscMPIInt rank;
+  hsize_t     dims[1] = {0}, chunk[1] = {256}, start[1] = {(hsize_t)record}, count[1] = {1};
+  hid_t       dset, fspace, mspace;
+  double      v = (double)value;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(io->comm, &rank));
+  PetscCall(OpenExtensible(io, name, 1, dims, chunk, &dset));
+  PetscCall(SelectRecord(dset, 1, record, dims, start, count, (PetscBool)(rank != 0), &fspace, &mspace));
+  KfCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, io->dxpl, &v));
+  KfCallHDF5(H5Sclose(mspace));
+  KfCallHDF5(H5Sclose(fspace));
+  KfCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOAppendSeries(KfIO io, const char group[], PetscInt n, const char *const names[], const PetscReal values[])
+{
+  char    name[PETSC_MAX_PATH_LEN];
+  hsize_t len = 0;
+  hid_t   dset;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s/%s", group, names[i]));
+    if (!i) { /* all series of a group have the same length; the first tells it */
+      len = 0;
+      if (H5Lexists(io->file, group, H5P_DEFAULT) > 0 && H5Lexists(io->file, name, H5P_DEFAULT) > 0) {
+        hid_t sp;
+
+        dset = H5Dopen2(io->file, name, H5P_DEFAULT);
+        KfCallHDF5(dset);
+        sp = H5Dget_space(dset);
+        KfCallHDF5(H5Sget_simple_extent_dims(sp, &len, NULL));
+        KfCallHDF5(H5Sclose(sp));
+        KfCallHDF5(H5Dclose(dset));
+      }
+    }
+    PetscCall(AppendScalar(io, name, (PetscInt)len, values[i]));
+  }
+  PetscCall(PetscLogEventEnd(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Chunks of whole records, split along x1 when a record exceeds 64 MiB. */
+static void FieldChunk(const KfSpectralLayout *lay, hsize_t chunk[])
+{
+  hsize_t per_row = 1;
+
+  for (PetscInt j = 1; j < lay->dim; j++) per_row *= (hsize_t)lay->n[j];
+  chunk[0] = 1;
+  chunk[1] = (hsize_t)PetscMax(1, PetscMin(lay->n[0], (PetscInt)((64u << 20) / (8 * per_row))));
+  for (PetscInt j = 1; j < lay->dim; j++) chunk[j + 1] = (hsize_t)lay->n[j];
+}
+
+PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], PetscReal t, const PetscScalar local[])
+{
+  const KfSpectralLayout *lay  = &io->lay;
+  const int               rank = (int)lay->dim + 1;
+  hsize_t                 dims[KF_MAX_DIM + 1], chunk[KF_MAX_DIM + 1], start[KF_MAX_DIM + 1], count[KF_MAX_DIM + 1];
+  hid_t                   dset, fspace, mspace;
+  const char             *tname[1];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  dims[0] = 0;
+  start[0] = (hsize_t)io->nrecords;
+  count[0] = 1;
+  for (PetscInt j = 0; j < lay->dim; j++) {
+    dims[j + 1]  = (hsize_t)lay->n[j];
+    start[j + 1] = (hsize_t)lay->start[j];
+    count[j + 1] = (hsize_t)lay->count[j];
+  }
+  FieldChunk(lay, chunk);
+  PetscCall(OpenExtensible(io, name, rank, dims, chunk, &dset));
+  PetscCall(SelectRecord(dset, rank, io->nrecords, dims, start, count, (PetscBool)(lay->nlocal == 0), &fspace, &mspace));
+  KfCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, io->dxpl, local));
+  KfCallHDF5(H5Sclose(mspace));
+  KfCallHDF5(H5Sclose(fspace));
+  KfCallHDF5(H5Dclose(dset));
+  PetscCall(PetscLogEventEnd(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  {
+    char group[PETSC_MAX_PATH_LEN], *slash;
+
+    PetscCall(PetscStrncpy(group, times, sizeof(group)));
+    slash    = strrchr(group, '/');
+    *slash   = 0;
+    tname[0] = slash + 1;
+    PetscCall(KfIOAppendSeries(io, group, 1, tname, &t));
+  }
+  if (io->nrecords >= io->ntimes_alloc) {
+    io->ntimes_alloc = PetscMax(64, 2 * io->ntimes_alloc);
+    PetscCall(PetscRealloc(sizeof(PetscReal) * io->ntimes_alloc, &io->times));
+  }
+  io->times[io->nrecords++] = t;
+  PetscCall(PetscStrncpy(io->field, name, sizeof(io->field)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* XDMF 2 with one uniform grid per record, reading its slab of the field by hyperslab. */
+static PetscErrorCode WriteXdmf(KfIO io, const char xmf[])
+{
+  const KfSpectralLayout *lay = &io->lay;
+  const char             *base = strrchr(io->path, '/') ? strrchr(io->path, '/') + 1 : io->path;
+  const PetscInt          d    = PetscMax(lay->dim, 2); /* a 1-D grid is shown as a 1 x n sheet */
+  PetscInt                n[KF_MAX_DIM];
+  FILE                   *f;
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < d; j++) n[j] = lay->dim == 1 ? (j ? lay->n[0] : 1) : lay->n[j];
+  f = fopen(xmf, "w");
+  PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", xmf);
+  fprintf(f, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"rho\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
+  for (PetscInt r = 0; r < io->nrecords; r++) {
+    fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)io->times[r]);
+    fprintf(f, "    <Topology TopologyType=\"%dDCoRectMesh\" Dimensions=\"", (int)d);
+    for (PetscInt j = 0; j < d; j++) fprintf(f, "%s%" PetscInt_FMT, j ? " " : "", n[j]);
+    fprintf(f, "\"/>\n    <Geometry GeometryType=\"ORIGIN_DXDY%s\">\n", d == 3 ? "DZ" : "");
+    fprintf(f, "     <DataItem Dimensions=\"%d\" Format=\"XML\">", (int)d);
+    for (PetscInt j = 0; j < d; j++) fprintf(f, "%s0", j ? " " : "");
+    fprintf(f, "</DataItem>\n     <DataItem Dimensions=\"%d\" Format=\"XML\">", (int)d);
+    for (PetscInt j = 0; j < d; j++) fprintf(f, "%s%.17g", j ? " " : "", (double)(io->L / n[j]));
+    fprintf(f, "</DataItem>\n    </Geometry>\n    <Attribute Name=\"rho\" AttributeType=\"Scalar\" Center=\"Node\">\n");
+    fprintf(f, "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"");
+    for (PetscInt j = 0; j < d; j++) fprintf(f, "%s%" PetscInt_FMT, j ? " " : "", n[j]);
+    fprintf(f, "\" Type=\"HyperSlab\">\n      <DataItem Dimensions=\"3 %d\" Format=\"XML\">%" PetscInt_FMT, (int)lay->dim + 1, r);
+    for (PetscInt j = 0; j < lay->dim; j++) fprintf(f, " 0");
+    for (PetscInt j = 0; j <= lay->dim; j++) fprintf(f, " 1");
+    fprintf(f, " 1");
+    for (PetscInt j = 0; j < lay->dim; j++) fprintf(f, " %" PetscInt_FMT, lay->n[j]);
+    fprintf(f, "</DataItem>\n      <DataItem Dimensions=\"%" PetscInt_FMT, io->nrecords);
+    for (PetscInt j = 0; j < lay->dim; j++) fprintf(f, " %" PetscInt_FMT, lay->n[j]);
+    fprintf(f, "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:%s</DataItem>\n     </DataItem>\n    </Attribute>\n   </Grid>\n", base, io->field);
+  }
+  fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
+  PetscCheck(fclose(f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish %s", xmf);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode FinishXdmf(KfIO io)
+{
+  PetscMPIInt rank;
+  char        xmf[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 24], *dot;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  if (!io->nrecords) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscStrncpy(xmf, io->path, sizeof(xmf)));
+  dot = strrchr(xmf, '.');
+  if (dot && !strchr(dot, '/')) *dot = 0;
+  PetscCall(PetscStrlcat(xmf, ".xmf", sizeof(xmf)));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.part", xmf));
+  PetscCallMPI(MPI_Comm_rank(io->comm, &rank));
+  if (!rank) ierr = WriteXdmf(io, tmp);
+  PetscCallMPI(MPI_Bcast(&ierr, 1, MPI_INT, 0, io->comm));
+  PetscCheck(!ierr, io->comm, PETSC_ERR_FILE_WRITE, "cannot write the XDMF file %s", xmf);
+  PetscCall(KfRenameFile(io->comm, tmp, xmf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOClose(KfIO *io, PetscBool complete)
+{
+  PetscFunctionBeginUser;
+  if (!*io) PetscFunctionReturn(PETSC_SUCCESS);
+  if (complete) {
+    PetscCall(KfIOSetAttributeInts(*io, "complete", 1, (PetscInt[]){1}));
+    KfCallHDF5(H5Fflush((*io)->file, H5F_SCOPE_GLOBAL));
+  }
+  KfCallHDF5(H5Pclose((*io)->dxpl));
+  KfCallHDF5(H5Fclose((*io)->file));
+  if (complete) {
+    PetscCall(KfRenameFile((*io)->comm, (*io)->part, (*io)->path));
+    PetscCall(FinishXdmf(*io));
+  } else PetscCall(KfRemoveFile((*io)->comm, (*io)->part));
+  PetscCall(PetscFree((*io)->times));
+  PetscCall(PetscFree(*io));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every rank checks the same things on the same file, so errors are raised collectively. */
+static PetscErrorCode OpenForReading(MPI_Comm comm, const char path[], const char role[], hid_t *file)
+{
+  hid_t fapl;
+  int   readable;
+
+  PetscFunctionBeginUser;
+  KfCallHDF5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+  readable = access(path, R_OK) == 0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &readable, 1, MPI_INT, MPI_MIN, comm));
+  PetscCheck(readable, comm, KF_ERR_INPUT, "-%s file:%s: the file does not exist or is not readable", role, path);
+  PetscCheck(H5Fis_hdf5(path) > 0, comm, KF_ERR_INPUT, "-%s file:%s: not an HDF5 file (or truncated)", role, path);
+  PetscCall(FileAccess(comm, &fapl));
+  *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  KfCallHDF5(H5Pclose(fapl));
+  PetscCheck(*file >= 0, comm, KF_ERR_INPUT, "-%s file:%s: HDF5 cannot open the file (corrupt or truncated?)", role, path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* H5Lexists fails on a path whose intermediate groups are missing, so walk it component by component. */
+static PetscBool DatasetExists(hid_t file, const char name[])
+{
+  char   buf[PETSC_MAX_PATH_LEN];
+  size_t len = strlen(name);
+
+  if (len >= sizeof(buf) || !len) return PETSC_FALSE;
+  for (size_t i = 1; i <= len; i++) {
+    if (name[i] != '/' && name[i] != 0) continue;
+    memcpy(buf, name, i);
+    buf[i] = 0;
+    if (!strcmp(buf, "/")) continue;
+    if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return PETSC_FALSE;
+  }
+  return H5Oexists_by_name(file, name, H5P_DEFAULT) > 0 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+static PetscErrorCode DescribeShape(int rank, const hsize_t dims[], char buf[], size_t len)
+{
+  PetscFunctionBeginUser;
+  buf[0] = 0;
+  for (int i = 0; i < rank; i++) {
+    char part[32];
+
+    PetscCall(PetscSNPrintf(part, sizeof(part), "%s%llu", i ? " x " : "", (unsigned long long)dims[i]));
+    PetscCall(PetscStrlcat(buf, part, len));
+  }
+  if (!rank) PetscCall(PetscStrncpy(buf, "scalar", len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadSlab(hid_t dset, int rank, const KfSpectralLayout *lay, PetscScalar local[])
+{
+  hsize_t start[KF_MAX_DIM + 1], count[KF_MAX_DIM + 1], dims[KF_MAX_DIM + 1];
+  hid_t   fspace, mspace, dxpl;
+  int     off = rank - (int)lay->dim;
+
+  PetscFunctionBeginUser;
+  fspace = H5Dget_space(dset);
+  KfCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  if (off) {
+    start[0] = dims[0] - 1;
+    count[0] = 1;
+  }
+  for (PetscInt j = 0; j < lay->dim; j++) {
+    start[j + off] = (hsize_t)lay->start[j];
+    count[j + off] = (hsize_t)lay->count[j];
+  }
+  mspace = H5Screate_simple(rank, count, NULL);
+  if (lay->nlocal) KfCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  else {
+    KfCallHDF5(H5Sselect_none(fspace));
+    KfCallHDF5(H5Sselect_none(mspace));
+  }
+  dxpl = H5Pcreate(H5P_DATASET_XFER);
+  KfCallHDF5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+  KfCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, local));
+  KfCallHDF5(H5Pclose(dxpl));
+  KfCallHDF5(H5Sclose(mspace));
+  KfCallHDF5(H5Sclose(fspace));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOReadGrid(MPI_Comm comm, const char path[], const char dataset[], const KfSpectralLayout *lay, PetscScalar local[], const char role[])
+{
+  hid_t     file = -1, dset, type, space;
+  hsize_t   dims[8];
+  int       rank, off, ok;
+  char      want[128], got[128];
+  PetscBool isdouble;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(KF_EVENT_IO_READ, 0, 0, 0, 0));
+  PetscCall(OpenForReading(comm, path, role, &file));
+  if (!DatasetExists(file, dataset)) {
+    KfCallHDF5(H5Fclose(file));
+    SETERRQ(comm, KF_ERR_INPUT, "-%s file:%s:%s: no dataset %s in the file", role, path, dataset, dataset);
+  }
+  dset  = H5Dopen2(file, dataset, H5P_DEFAULT);
+  type  = H5Dget_type(dset);
+  space = H5Dget_space(dset);
+  KfCallHDF5(dset);
+  isdouble = (PetscBool)(H5Tget_class(type) == H5T_FLOAT && H5Tget_size(type) == 8);
+  rank     = H5Sget_simple_extent_ndims(space);
+  ok       = rank >= 0 && rank <= 8;
+  if (ok) KfCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
+  off = rank - (int)lay->dim;
+  ok  = ok && (off == 0 || off == 1) && (off == 0 || dims[0] > 0);
+  for (PetscInt j = 0; ok && j < lay->dim; j++) ok = dims[j + off] == (hsize_t)lay->n[j];
+  KfCallHDF5(H5Tclose(type));
+  KfCallHDF5(H5Sclose(space));
+  if (!isdouble || !ok) {
+    KfCallHDF5(H5Dclose(dset));
+    KfCallHDF5(H5Fclose(file));
+  }
+  PetscCheck(isdouble, comm, KF_ERR_INPUT, "-%s file:%s:%s: the dataset is not float64", role, path, dataset);
+  {
+    hsize_t nd[KF_MAX_DIM];
+
+    for (PetscInt j = 0; j < lay->dim; j++) nd[j] = (hsize_t)lay->n[j];
+    PetscCall(DescribeShape((int)lay->dim, nd, want, sizeof(want)));
+    PetscCall(DescribeShape(rank > 0 ? rank : 0, dims, got, sizeof(got)));
+  }
+  PetscCheck(ok, comm, KF_ERR_INPUT, "-%s file:%s:%s: shape %s does not match the grid %s (or records x grid)", role, path, dataset, got, want);
+  PetscCall(ReadSlab(dset, rank, lay, local));
+  KfCallHDF5(H5Dclose(dset));
+  KfCallHDF5(H5Fclose(file));
+  PetscCall(PetscLogEventEnd(KF_EVENT_IO_READ, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

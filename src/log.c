@@ -1,0 +1,23 @@
+/* log.c - class id and PETSc log events of kmdflow, so -log_view shows where time goes */
+#include "kf_log.h"
+
+PetscClassId  KF_CLASSID;
+PetscLogEvent KF_EVENT_FFT_FORWARD, KF_EVENT_FFT_BACKWARD, KF_EVENT_PDE_RHS, KF_EVENT_DIAG, KF_EVENT_IO_WRITE,
+  KF_EVENT_IO_READ;
+
+PetscErrorCode KfLogRegister(void)
+{
+  static PetscBool registered = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  if (registered) PetscFunctionReturn(PETSC_SUCCESS);
+  registered = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("kmdflow", &KF_CLASSID));
+  PetscCall(PetscLogEventRegister("KfFFTForward", KF_CLASSID, &KF_EVENT_FFT_FORWARD));
+  PetscCall(PetscLogEventRegister("KfFFTBackward", KF_CLASSID, &KF_EVENT_FFT_BACKWARD));
+  PetscCall(PetscLogEventRegister("KfPDERHS", KF_CLASSID, &KF_EVENT_PDE_RHS));
+  PetscCall(PetscLogEventRegister("KfDiagnostics", KF_CLASSID, &KF_EVENT_DIAG));
+  PetscCall(PetscLogEventRegister("KfIOWrite", KF_CLASSID, &KF_EVENT_IO_WRITE));
+  PetscCall(PetscLogEventRegister("KfIORead", KF_CLASSID, &KF_EVENT_IO_READ));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,260 @@
+/* params.c - options database -> KfParams, with checked readers that explain every refusal */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
+#include "kf_params.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const KfModes[]    = {"pde", "KfMode", "KF_MODE_", NULL};
+const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive", "KfPlanner", "KF_PLANNER_", NULL};
+
+static PetscErrorCode DescribeRange(PetscReal lo, PetscReal hi, PetscBool lo_open, char buf[], size_t len)
+{
+  PetscFunctionBeginUser;
+  if (hi >= PETSC_MAX_REAL) PetscCall(PetscSNPrintf(buf, len, "a real number %s %g", lo_open ? ">" : ">=", (double)lo));
+  else PetscCall(PetscSNPrintf(buf, len, "a real number in %s%g, %g]", lo_open ? "(" : "[", (double)lo, (double)hi));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscBool ParseReal(const char str[], PetscReal *v)
+{
+  char  *end;
+  double x;
+
+  errno = 0;
+  x     = strtod(str, &end);
+  if (end == str || errno == ERANGE) return PETSC_FALSE;
+  while (isspace((unsigned char)*end)) end++;
+  if (*end || !isfinite(x)) return PETSC_FALSE;
+  *v = (PetscReal)x;
+  return PETSC_TRUE;
+}
+
+static PetscErrorCode FullName(PetscOptionItems *obj, const char opt[], char name[], size_t len)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(name, len, "-%s%s", obj->prefix ? obj->prefix : "", opt + 1));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfOptionsReal(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], PetscReal def, PetscReal lo, PetscReal hi, PetscBool lo_open, PetscReal *v, PetscBool *set)
+{
+  char      str[256], defstr[64], range[128];
+  PetscBool flg, ok;
+  PetscReal x = def;
+
+  PetscFunctionBeginUser;
+  char name[128];
+
+  PetscCall(FullName(PetscOptionsObject, opt, name, sizeof(name)));
+  PetscCall(PetscSNPrintf(defstr, sizeof(defstr), "%g", (double)def));
+  PetscCall(PetscOptionsString(opt, text, "kmdflow", defstr, str, sizeof(str), &flg));
+  PetscCall(DescribeRange(lo, hi, lo_open, range, sizeof(range)));
+  if (flg) {
+    PetscCheck(str[0], PETSC_COMM_WORLD, KF_ERR_INPUT, "%s needs a value: %s", name, range);
+    ok = ParseReal(str, &x);
+    PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: not a finite number; expected %s", name, str, range);
+    ok = (PetscBool)((lo_open ? x > lo : x >= lo) && x <= hi);
+    PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: out of range; expected %s", name, str, range);
+  }
+  *v = x;
+  if (set) *set = flg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfOptionsInt(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], PetscInt def, PetscInt lo, PetscInt hi, PetscInt *v, PetscBool *set)
+{
+  char      str[256], defstr[64];
+  PetscBool flg;
+  PetscReal x = (PetscReal)def;
+
+  PetscFunctionBeginUser;
+  char name[128];
+
+  PetscCall(FullName(PetscOptionsObject, opt, name, sizeof(name)));
+  PetscCall(PetscSNPrintf(defstr, sizeof(defstr), "%" PetscInt_FMT, def));
+  PetscCall(PetscOptionsString(opt, text, "kmdflow", defstr, str, sizeof(str), &flg));
+  if (flg) {
+    PetscBool ok = ParseReal(str, &x);
+
+    ok = (PetscBool)(ok && x == PetscFloorReal(x) && x >= lo && x <= hi);
+    PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: expected an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "]", opt, str[0] ? str : "(none)", lo, hi);
+  }
+  *v = (PetscInt)x;
+  if (set) *set = flg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A comma-separated list of at most maxn finite reals. */
+PetscErrorCode KfOptionsRealList(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char def[], PetscInt maxn, PetscReal v[], PetscInt *n, PetscBool *set)
+{
+  char      str[1024], *tok, *save = NULL;
+  PetscBool flg;
+  PetscInt  k = 0;
+
+  PetscFunctionBeginUser;
+  char name[128];
+
+  PetscCall(FullName(PetscOptionsObject, opt, name, sizeof(name)));
+  PetscCall(PetscOptionsString(opt, text, "kmdflow", def, str, sizeof(str), &flg));
+  if (set) *set = flg;
+  if (!flg) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(str[0], PETSC_COMM_WORLD, KF_ERR_INPUT, "%s needs a value: a comma-separated list of up to %" PetscInt_FMT " numbers", opt, maxn);
+  for (tok = strtok_r(str, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    PetscReal x;
+    PetscBool ok = ParseReal(tok, &x);
+
+    PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s: '%s' is not a finite number", name, tok);
+    PetscCheck(k < maxn, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s: more than %" PetscInt_FMT " values given", opt, maxn);
+    v[k++] = x;
+  }
+  *n = k;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfOptionsEnum(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char *const list[], PetscInt def, PetscInt *v)
+{
+  char      str[256], accepted[512] = "";
+  PetscInt  nlist = 0, i;
+  PetscBool flg;
+
+  PetscFunctionBeginUser;
+  char name[128];
+
+  PetscCall(FullName(PetscOptionsObject, opt, name, sizeof(name)));
+  while (list[nlist + 3]) nlist++; /* a PETSc enum table ends with type name, prefix, NULL */
+  nlist++;
+  for (i = 0; i < nlist; i++) {
+    PetscCall(PetscStrlcat(accepted, i ? ", " : "", sizeof(accepted)));
+    PetscCall(PetscStrlcat(accepted, list[i], sizeof(accepted)));
+  }
+  PetscCall(PetscOptionsString(opt, text, "kmdflow", list[def], str, sizeof(str), &flg));
+  *v = def;
+  if (!flg) PetscFunctionReturn(PETSC_SUCCESS);
+  for (i = 0; i < nlist; i++) {
+    PetscBool match;
+
+    PetscCall(PetscStrcasecmp(str, list[i], &match));
+    if (match) {
+      *v = i;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  }
+  SETERRQ(PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: not accepted; accepted values are %s", name, str[0] ? str : "(none)", accepted);
+}
+
+static PetscErrorCode ReadGrid(PetscOptionItems *PetscOptionsObject, KfParams *p)
+{
+  PetscReal v[KF_MAX_DIM] = {128, 128, 128};
+  PetscInt  nv            = 0, i;
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfOptionsRealList(PetscOptionsObject, "-n", "Grid points per dimension: one value for all, or one per dimension (even, >= 4)", "128", KF_MAX_DIM, v, &nv, &set));
+  if (set) {
+    PetscCheck(nv == 1 || nv == p->dim, PETSC_COMM_WORLD, KF_ERR_INPUT, "-n: %" PetscInt_FMT " values given for -dim %" PetscInt_FMT "; give 1 or %" PetscInt_FMT, nv, p->dim, p->dim);
+    for (i = nv; i < KF_MAX_DIM; i++) v[i] = v[0];
+  }
+  p->npoints = 1;
+  for (i = 0; i < KF_MAX_DIM; i++) {
+    PetscBool ok = (PetscBool)(v[i] == PetscFloorReal(v[i]) && v[i] >= 4 && v[i] <= 1 << 30 && ((PetscInt)v[i]) % 2 == 0);
+
+    PetscCheck(i >= p->dim || ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "-n %g: grid sizes must be even integers >= 4 (the spectral method needs a Nyquist mode)", (double)v[i]);
+    p->n[i] = i < p->dim ? (PetscInt)v[i] : 1;
+    p->npoints *= p->n[i];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
+{
+  PetscInt mode = KF_MODE_PDE, planner = KF_PLANNER_ESTIMATE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(p, sizeof(*p)));
+  PetscCall(PetscStrncpy(p->init, "cos", sizeof(p->init)));
+  PetscCall(PetscStrncpy(p->target, "uniform", sizeof(p->target)));
+  PetscCall(PetscStrncpy(p->output, "kmdflow.h5", sizeof(p->output)));
+  PetscOptionsBegin(comm, NULL, "kmdflow: gradient flows of kernel mean discrepancies", "kmdflow");
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-mode", "Run mode (pde)", KfModes, KF_MODE_PDE, &mode));
+  PetscCall(KfOptionsInt(PetscOptionsObject, "-dim", "Dimension d of the torus", 2, 1, 3, &p->dim, NULL));
+  PetscCall(ReadGrid(PetscOptionsObject, p));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-s", "Sobolev order s of the energy (1/2)||mu-nu||^2_{H^-s}", 1.0, 0.0, 64.0, PETSC_TRUE, &p->s, NULL));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-L", "Period L of the torus [0,L)^d", 2 * PETSC_PI, 0.0, 1e6, PETSC_TRUE, &p->L, NULL));
+  PetscCall(PetscOptionsBool("-dealias", "2/3-rule dealiasing (initial density projected on the band, RHS masked)", "kmdflow", p->dealias, &p->dealias, NULL));
+  PetscCall(PetscOptionsString("-init", "Initial density: uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->init, p->init, sizeof(p->init), NULL));
+  PetscCall(PetscOptionsString("-target", "Target density nu: uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->target, p->target, sizeof(p->target), NULL));
+  PetscCall(PetscOptionsString("-output", "Output HDF5 file (none: no output)", "kmdflow", p->output, p->output, sizeof(p->output), NULL));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-output_dt", "Time between outputs (default: final time / 10)", 0.0, 0.0, PETSC_MAX_REAL, PETSC_FALSE, &p->output_dt, NULL));
+  PetscCall(KfOptionsInt(PetscOptionsObject, "-seed", "Seed of the counter-based random numbers (powerlaw phases)", 1, 0, PETSC_MAX_INT, &p->seed, NULL));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-fftw_planner", "FFTW planner rigour", KfPlanners, KF_PLANNER_ESTIMATE, &planner));
+  PetscCall(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file: read before planning, updated after", "kmdflow", p->wisdom, p->wisdom, sizeof(p->wisdom), NULL));
+  PetscCall(KfOptionsInt(PetscOptionsObject, "-fftw_threads", "FFTW threads per MPI rank", 1, 1, 1024, &p->fftw_threads, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "Do not print a monitor line per output", "kmdflow", p->quiet, &p->quiet, NULL));
+  p->strict = PETSC_TRUE;
+  PetscCall(PetscOptionsBool("-strict_options", "Treat unused (unknown or misspelt) options as errors", "kmdflow", p->strict, &p->strict, NULL));
+  PetscOptionsEnd();
+  p->mode    = (KfMode)mode;
+  p->planner = (KfPlanner)planner;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfParamsView(const KfParams *p, MPI_Comm comm)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscPrintf(comm, "kmdflow %s: d = %" PetscInt_FMT ", grid %" PetscInt_FMT, KfModes[p->mode], p->dim, p->n[0]));
+  for (PetscInt i = 1; i < p->dim; i++) PetscCall(PetscPrintf(comm, " x %" PetscInt_FMT, p->n[i]));
+  PetscCall(PetscPrintf(comm, ", s = %g, L = %g, init %s, target %s%s\n", (double)p->s, (double)p->L, p->init, p->target, p->dealias ? ", 2/3 dealiasing" : ""));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscInt EditDistance(const char *a, const char *b)
+{
+  PetscInt la = (PetscInt)strlen(a), lb = (PetscInt)strlen(b), prev[64], cur[64];
+
+  if (la > 62 || lb > 62) return 99;
+  for (PetscInt j = 0; j <= lb; j++) prev[j] = j;
+  for (PetscInt i = 1; i <= la; i++) {
+    cur[0] = i;
+    for (PetscInt j = 1; j <= lb; j++) {
+      PetscInt sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+      cur[j] = PetscMin(PetscMin(prev[j] + 1, cur[j - 1] + 1), sub);
+    }
+    for (PetscInt j = 0; j <= lb; j++) prev[j] = cur[j];
+  }
+  return prev[lb];
+}
+
+/* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options",
+                                    "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "help", "log_view", "options_file"};
+
+PetscErrorCode KfCheckUnusedOptions(MPI_Comm comm, PetscBool strict)
+{
+  PetscInt nleft;
+  char   **names, **values;
+  char     hint[256] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
+  if (nleft && strict) {
+    const char *name = names[0][0] == '-' ? names[0] + 1 : names[0];
+    PetscInt    best = 3;
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+      PetscInt dist = EditDistance(name, known[i]);
+
+      if (dist < best) {
+        best = dist;
+        PetscCall(PetscSNPrintf(hint, sizeof(hint), " (did you mean -%s?)", known[i]));
+      }
+    }
+    PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
+    SETERRQ(comm, KF_ERR_INPUT, "unknown option -%s%s; -help lists the options (%" PetscInt_FMT " unused option%s in all; -strict_options 0 turns this check off)", name, hint, nleft, nleft > 1 ? "s" : "");
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

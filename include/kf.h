@@ -30,3 +30,5 @@ PETSC_EXTERN PetscErrorCode KfInstallErrorHandler(void);
 PETSC_EXTERN int            KfExitStatus(PetscErrorCode);
 PETSC_EXTERN PetscErrorCode KfRenameFile(MPI_Comm, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode KfRemoveFile(MPI_Comm, const char[]);
+PETSC_EXTERN const char    *KfRealString(PetscReal, char[], size_t);
+#define KF_NUM(v) KfRealString((v), (char[32]){0}, 32)

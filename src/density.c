@@ -94,8 +94,8 @@ static PetscErrorCode FillGaussians(DensityCtx *c)
   for (PetscInt g = 0; g < ng; g++) {
     PetscReal wd = widths[nw == 1 ? 0 : g];
 
-    PetscCheck(wd > 0 && wd <= L, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%sgaussians_widths %g: must be in (0, L = %g]", c->prefix, (double)wd, (double)L);
-    PetscCheck(weights[g] > 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%sgaussians_weights %g: must be > 0", c->prefix, (double)weights[g]);
+    PetscCheck(wd > 0 && wd <= L, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%sgaussians_widths %s: must be in (0, L = %s]", c->prefix, KF_NUM(wd), KF_NUM(L));
+    PetscCheck(weights[g] > 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%sgaussians_weights %s: must be > 0", c->prefix, KF_NUM(weights[g]));
     wsum += weights[g];
   }
   images = 1 + (PetscInt)PetscCeilReal(9.0 * (nw == 1 ? widths[0] : L) / L);
@@ -213,7 +213,7 @@ static PetscErrorCode CheckAndNormalise(DensityCtx *c, const char spec[], Vec rh
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &glob[0], 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
   PetscCallMPI(MPI_Allreduce(&loc[1], &glob[1], 1, MPIU_REAL, MPI_MIN, PETSC_COMM_WORLD));
   PetscCheck(glob[0] == 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%s %s: %.0f non-finite values (NaN or Inf); a density must be finite", c->role, spec, (double)glob[0]);
-  PetscCheck(glob[1] >= 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%s %s: negative values (min %g); a density must be >= 0", c->role, spec, (double)glob[1]);
+  PetscCheck(glob[1] >= 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%s %s: negative values (min %s); a density must be >= 0", c->role, spec, KF_NUM(glob[1]));
   PetscCall(VecRestoreArray(rho, &c->rho));
   PetscCall(VecSum(rho, &sum));
   PetscCheck(sum > 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%s %s: all values are zero; a density needs positive mass", c->role, spec);

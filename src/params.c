@@ -13,8 +13,8 @@ const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive"
 static PetscErrorCode DescribeRange(PetscReal lo, PetscReal hi, PetscBool lo_open, char buf[], size_t len)
 {
   PetscFunctionBeginUser;
-  if (hi >= PETSC_MAX_REAL) PetscCall(PetscSNPrintf(buf, len, "a real number %s %g", lo_open ? ">" : ">=", (double)lo));
-  else PetscCall(PetscSNPrintf(buf, len, "a real number in %s%g, %g]", lo_open ? "(" : "[", (double)lo, (double)hi));
+  if (hi >= PETSC_MAX_REAL) PetscCall(PetscSNPrintf(buf, len, "a real number %s %s", lo_open ? ">" : ">=", KF_NUM(lo)));
+  else PetscCall(PetscSNPrintf(buf, len, "a real number in %s%s, %s]", lo_open ? "(" : "[", KF_NUM(lo), KF_NUM(hi)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -161,7 +161,7 @@ static PetscErrorCode ReadGrid(PetscOptionItems *PetscOptionsObject, KfParams *p
   for (i = 0; i < KF_MAX_DIM; i++) {
     PetscBool ok = (PetscBool)(v[i] == PetscFloorReal(v[i]) && v[i] >= 4 && v[i] <= 1 << 30 && ((PetscInt)v[i]) % 2 == 0);
 
-    PetscCheck(i >= p->dim || ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "-n %g: grid sizes must be even integers >= 4 (the spectral method needs a Nyquist mode)", (double)v[i]);
+    PetscCheck(i >= p->dim || ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "-n %s: grid sizes must be even integers >= 4 (the spectral method needs a Nyquist mode)", KF_NUM(v[i]));
     p->n[i] = i < p->dim ? (PetscInt)v[i] : 1;
     p->npoints *= p->n[i];
   }
@@ -252,8 +252,12 @@ PetscErrorCode KfCheckUnusedOptions(MPI_Comm comm, PetscBool strict)
         PetscCall(PetscSNPrintf(hint, sizeof(hint), " (did you mean -%s?)", known[i]));
       }
     }
+    char     first[128];
+    PetscInt count = nleft;
+
+    PetscCall(PetscStrncpy(first, name, sizeof(first)));
     PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
-    SETERRQ(comm, KF_ERR_INPUT, "unknown option -%s%s; -help lists the options (%" PetscInt_FMT " unused option%s in all; -strict_options 0 turns this check off)", name, hint, nleft, nleft > 1 ? "s" : "");
+    SETERRQ(comm, KF_ERR_INPUT, "unknown option -%s%s; -help lists the options (%" PetscInt_FMT " unused option%s in all; -strict_options 0 turns this check off)", first, hint, count, count > 1 ? "s" : "");
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
   PetscFunctionReturn(PETSC_SUCCESS);

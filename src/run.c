@@ -122,8 +122,8 @@ static PetscErrorCode Record(RunCtx *r, PetscReal t)
   PetscCall(KfPdeDiagnostics(r->pde, t, r->rho, &dg));
   PetscCall(TSGetStepNumber(r->ts, &step));
   PetscCheck(PetscIsNormalReal(dg.energy) || dg.energy == 0, r->comm, KF_ERR_NONFINITE,
-             "non-finite density at t = %g (step %" PetscInt_FMT "): the time step is too large for this grid; use a smaller -ts_dt or adaptive stepping (-ts_adapt_type basic)", (double)t, step);
-  PetscCheck(PetscIsNormalReal(dg.rho_max) && PetscIsNormalReal(dg.dissipation + 1), r->comm, KF_ERR_NONFINITE, "non-finite density at t = %g (step %" PetscInt_FMT "): use a smaller -ts_dt or adaptive stepping", (double)t, step);
+             "non-finite density at t = %s (step %" PetscInt_FMT "): the time step is too large for this grid; use a smaller -ts_dt or adaptive stepping (-ts_adapt_type basic)", KF_NUM(t), step);
+  PetscCheck(PetscIsNormalReal(dg.rho_max) && PetscIsNormalReal(dg.dissipation + 1), r->comm, KF_ERR_NONFINITE, "non-finite density at t = %s (step %" PetscInt_FMT "): use a smaller -ts_dt or adaptive stepping", KF_NUM(t), step);
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
@@ -139,27 +139,72 @@ static PetscErrorCode Record(RunCtx *r, PetscReal t)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  Fixed-step integration from t0 to t1 in steps of dt (the last one shorter if dt does not divide
+  t1 - t0), stopped by step count rather than by time: stopping by time makes PETSc take sliver
+  steps whenever the accumulated time falls an ulp short of t1, and keep clipped steps as the new dt.
+*/
+static PetscErrorCode AdvanceFixed(RunCtx *r, PetscReal t0, PetscReal t1, PetscReal dt, PetscInt usermax)
+{
+  const PetscReal gap = t1 - t0;
+  const PetscInt  m   = PetscMax(1, (PetscInt)PetscCeilReal(gap / dt - 1e-9));
+  const PetscBool even = (PetscBool)(PetscAbsReal(gap - m * dt) <= 1e-9 * dt);
+  PetscInt        step;
+  PetscReal       t;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetStepNumber(r->ts, &step));
+  PetscCall(TSSetTimeStep(r->ts, dt));
+  PetscCall(TSSetMaxTime(r->ts, t1 + 2 * dt));
+  PetscCall(TSSetMaxSteps(r->ts, PetscMin(usermax, step + (even ? m : m - 1))));
+  PetscCall(TSSolve(r->ts, r->rho));
+  PetscCall(TSGetStepNumber(r->ts, &step));
+  if (!even && step < usermax) {
+    PetscCall(TSGetTime(r->ts, &t));
+    PetscCall(TSSetTimeStep(r->ts, t1 - t));
+    PetscCall(TSSetMaxSteps(r->ts, step + 1));
+    PetscCall(TSSolve(r->ts, r->rho));
+    PetscCall(TSSetTimeStep(r->ts, dt));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Output times are k * dt_out computed by multiplication, so they do not drift. */
 static PetscErrorCode TimeLoop(RunCtx *r)
 {
   TSConvergedReason reason;
-  PetscReal         t;
+  TSAdapt           adapt;
+  PetscBool         fixed;
+  PetscReal         dt0, t = 0;
+  PetscInt          usermax, step;
 
   PetscFunctionBeginUser;
+  PetscCall(TSGetAdapt(r->ts, &adapt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+  PetscCall(TSGetTimeStep(r->ts, &dt0));
+  PetscCall(TSGetMaxSteps(r->ts, &usermax));
   PetscCall(Record(r, 0.0));
   for (PetscInt k = 1; r->tfinal > 0; k++) {
     PetscReal next = k * r->dt_out;
     PetscBool last = (PetscBool)(next >= r->tfinal * (1 - 1e-12));
 
     if (last) next = r->tfinal;
-    PetscCall(TSSetMaxTime(r->ts, next));
-    PetscCall(TSSolve(r->ts, r->rho));
+    if (fixed) PetscCall(AdvanceFixed(r, t, next, dt0, usermax));
+    else {
+      PetscCall(TSSetMaxTime(r->ts, next));
+      PetscCall(TSSolve(r->ts, r->rho));
+    }
     PetscCall(TSGetConvergedReason(r->ts, &reason));
     PetscCall(TSGetTime(r->ts, &t));
-    PetscCheck(reason >= 0, r->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %g (%s): try a smaller -ts_dt or adaptive stepping", (double)t, TSConvergedReasons[reason]);
+    PetscCall(TSGetStepNumber(r->ts, &step));
+    PetscCheck(reason >= 0, r->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %s (%s): try a smaller -ts_dt or adaptive stepping", KF_NUM(t), TSConvergedReasons[reason]);
+    if (PetscAbsReal(t - next) <= 1e-9 * PetscMax(dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
+      t = next; /* the output time itself, not its round-off image */
+      PetscCall(TSSetTime(r->ts, t));
+    }
     PetscCall(Record(r, t));
-    if (reason == TS_CONVERGED_ITS) {
-      PetscCall(PetscPrintf(r->comm, "stopped at t = %g: -ts_max_steps reached before -ts_max_time %g\n", (double)t, (double)r->tfinal));
+    if (step >= usermax && t < r->tfinal) {
+      PetscCall(PetscPrintf(r->comm, "stopped at t = %s: -ts_max_steps %" PetscInt_FMT " reached before -ts_max_time %s\n", KF_NUM(t), usermax, KF_NUM(r->tfinal)));
       break;
     }
     if (last) break;

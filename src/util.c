@@ -60,3 +60,10 @@ PetscErrorCode KfRemoveFile(MPI_Comm comm, const char path[])
   PetscCallMPI(MPI_Barrier(comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* PETSc's printf family writes integral reals as "2."; messages quote numbers as the user typed them. */
+const char *KfRealString(PetscReal v, char buf[], size_t len)
+{
+  snprintf(buf, len, "%g", (double)v);
+  return buf;
+}

@@ -42,6 +42,26 @@ static PetscErrorCode SetupFields(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc rejects adaptivity for tableaus without an embedded error estimate only inside TSStep;
+   say so up front, as a user error. */
+static PetscErrorCode CheckAdaptivity(TS ts, MPI_Comm comm)
+{
+  TSAdapt          adapt;
+  PetscBool        isrk, fixed;
+  const PetscReal *bembed;
+  TSRKType         type;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &isrk));
+  PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+  if (!isrk || fixed) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TSRKGetType(ts, &type));
+  PetscCall(TSRKGetTableau(ts, NULL, NULL, NULL, NULL, &bembed, NULL, NULL, NULL));
+  PetscCheck(bembed, comm, KF_ERR_INPUT, "-ts_rk_type %s has no embedded error estimate, so it cannot adapt its step: add -ts_adapt_type none -ts_dt DT, or use an embedded pair (e.g. 3bs, 5dp, 5bs, 8vr)", type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
 static PetscErrorCode SetupTS(RunCtx *r)
 {
@@ -61,6 +81,7 @@ static PetscErrorCode SetupTS(RunCtx *r)
   PetscCall(TSSetExactFinalTime(r->ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetTolerances(r->ts, 1e-8, NULL, 1e-8, NULL));
   PetscCall(TSSetFromOptions(r->ts));
+  PetscCall(CheckAdaptivity(r->ts, r->comm));
   PetscCall(TSGetMaxTime(r->ts, &r->tfinal));
   PetscCall(TSGetMaxSteps(r->ts, &maxsteps));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_max_time", &set));

@@ -291,8 +291,74 @@ def badinput():
         check(ok, f"bad input {' '.join(opts)}: exit {code} (want {rc}), message: {msg}" + (f", left {left}" if left else ""))
 
 
+
+RK_ORDERS = {"1fe": 1, "2a": 2, "2b": 2, "3": 3, "3bs": 3, "4": 4, "5f": 5, "5dp": 5, "5bs": 5, "6vr": 6, "7vr": 7, "8vr": 8}
+EMBEDDED = ("2a", "3bs", "5f", "5dp", "5bs", "6vr", "7vr", "8vr")  # the PETSc 3.18 tableaus with an error estimate
+
+
+def rktypes():
+    """Every explicit RK scheme of PETSc (fixed step and, where embedded, adaptive), SSP and Euler
+    reproduce the exact law E(1)/E(0) = e^{-2} (1-D, s = 1) to their order's accuracy."""
+    base = ["-dim", "1", "-n", "64", "-s", "1", "-init", "gaussians", "-init_gaussians_floor", "0.3", "-ts_max_time", "1",
+            "-output_dt", "0.5", "-quiet"]
+
+    def error(opts, name):
+        run(ARGS.np, base + opts + ["-output", name])
+        d = load(name)
+        return abs(d["energy"][-1] / d["energy"][0] - math.exp(-2 * d["time"][-1])), d
+
+    dt = 0.05
+    for rk, p in RK_ORDERS.items():
+        err, _ = error(["-ts_type", "rk", "-ts_rk_type", rk, "-ts_adapt_type", "none", "-ts_dt", str(dt)], f"rk_{rk}.h5")
+        bound = max(2 * dt ** p, 1e-13)
+        check(err < bound, f"RK {rk} (order {p}), fixed dt = {dt}: error {err:.1e} < {bound:.0e}")
+    for rk in RK_ORDERS:
+        opts = ["-ts_type", "rk", "-ts_rk_type", rk, "-ts_adapt_type", "basic", "-ts_rtol", "1e-10", "-ts_atol", "1e-10"]
+        if rk in EMBEDDED:
+            err, d = error(opts, f"rka_{rk}.h5")
+            check(err < 1e-8 and abs(d["time"][-1] - 1) < 1e-14, f"RK {rk} adaptive (rtol 1e-10): error {err:.1e} < 1e-8, ends at t = {d['time'][-1]}")
+        else:
+            code, _, err = run(ARGS.np, base + opts + ["-output", "rka_none.h5"], expect_rc=None)
+            check(code == 2 and "has no embedded error estimate" in err and not os.path.exists(path("rka_none.h5")),
+                  f"RK {rk} adaptive is refused (no embedded estimate): exit {code}, one-line message")
+    for extra, bound in ((["-ts_type", "euler", "-ts_dt", "0.01"], 2e-2), (["-ts_type", "ssp", "-ts_ssp_type", "rks3", "-ts_dt", "0.02"], 1e-4),
+                         (["-ts_type", "ssp", "-ts_ssp_type", "rk104", "-ts_dt", "0.05"], 1e-6),
+                         (["-ts_type", "rk", "-ts_rk_type", "5dp", "-ts_adapt_type", "dsp", "-ts_rtol", "1e-10", "-ts_atol", "1e-10"], 1e-8)):
+        err, _ = error(extra, "rk_extra.h5")
+        check(err < bound, f"{' '.join(extra)}: error {err:.1e} < {bound:.0e}")
+
+
+def fftwopts():
+    """FFTW threads, planner rigour and wisdom files change speed, not answers; -dealias keeps the
+    state inside the 2/3 band; the XDMF sidecar is valid XML pointing at the right dataset."""
+    common = ["-dim", "2", "-n", "32,24", "-init", "powerlaw", "-s", "1.5", "-ts_max_time", "0.4", "-output_dt", "0.2", "-quiet",
+              "-dealias"] + FIXED_RK4 + ["-ts_dt", "0.02"]
+    run(ARGS.np, common + ["-output", "fo_est.h5"])
+    run(ARGS.np, common + ["-output", "fo_thr.h5", "-fftw_threads", "2"])
+    run(ARGS.np, common + ["-output", "fo_mea.h5", "-fftw_planner", "measure", "-fftw_wisdom", "wisdom.txt"])
+    check(os.path.getsize(path("wisdom.txt")) > 0, "fftw: -fftw_wisdom wrote a wisdom file")
+    run(ARGS.np, common + ["-output", "fo_wis.h5", "-fftw_planner", "patient", "-fftw_wisdom", "wisdom.txt"])
+    for other in ("fo_thr.h5", "fo_mea.h5", "fo_wis.h5"):
+        worst, n = compare_files("fo_est.h5", other)
+        check(worst <= 1e-12, f"fftw: {other} equals the default-plan run: max relative difference {worst:.1e}")
+    rho = load("fo_est.h5")["rho"][-1]
+    hat = np.fft.fft2(rho) / rho.size
+    k1 = np.abs(np.fft.fftfreq(32, 1 / 32))[:, None]
+    k2 = np.abs(np.fft.fftfreq(24, 1 / 24))[None, :]
+    outside = (3 * k1 >= 32) | (3 * k2 >= 24)
+    leak = np.max(np.abs(hat[outside]))
+    check(leak < 1e-14, f"dealias: largest Fourier coefficient outside the 2/3 band at the end: {leak:.1e} < 1e-14")
+    import xml.etree.ElementTree as ET
+    root = ET.parse(path("fo_est.xmf")).getroot()
+    grids = root.findall(".//Grid[@GridType='Uniform']")
+    items = [e.text for e in root.iter("DataItem") if e.get("Format") == "HDF"]
+    times = [float(g.find("Time").get("Value")) for g in grids]
+    check(len(grids) == 3 and all(t.endswith("fo_est.h5:/pde/rho") for t in items) and times == [0.0, 0.2, 0.4],
+          f"xdmf: {len(grids)} time steps at {times}, data {items[0] if items else None}")
+
+
 CHECKS = {"g4": g4, "g5": g5, "g6": g6, "g7": g7, "g9": g9, "spectral": spectral, "ranks": ranks,
-          "readback": readback, "badinput": badinput}
+          "readback": readback, "badinput": badinput, "rktypes": rktypes, "fftwopts": fftwopts}
 
 
 def main():

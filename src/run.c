@@ -343,9 +343,7 @@ PetscErrorCode KfRunPdeHelp(MPI_Comm comm, const KfParams *p)
   PetscCall(KfSpectralCreate(comm, p->dim, p->n, KF_PLANNER_ESTIMATE, NULL, 1, &r.sp));
   PetscCall(KfDensityHelp(r.sp, p, "init"));
   PetscCall(KfDensityHelp(r.sp, p, "target"));
-  PetscCall(TSCreate(comm, &r.ts));
-  PetscCall(TSSetType(r.ts, TSRK));
-  PetscCall(TSSetFromOptions(r.ts));
+  PetscCall(SetupTS(&r)); /* the same defaults as a run, so -help shows them */
   PetscCall(TSDestroy(&r.ts));
   PetscCall(KfSpectralDestroy(&r.sp));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -11,6 +11,9 @@ typedef struct _p_KfIO *KfIO;
   the grid and this rank's slab of the fields written with KfIOAppendField.
 */
 PETSC_EXTERN PetscErrorCode KfIOCreate(MPI_Comm, const char[], const KfSpectralLayout *, PetscReal, KfIO *);
+/* The same for particles: KfIOAppendField then writes this rank's rows (ids start.., nlocal of them) of an
+   (records, N, d) array, and the XDMF shows Polyvertex points. */
+PETSC_EXTERN PetscErrorCode KfIOCreateParticles(MPI_Comm, const char[], PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, PetscReal L, KfIO *);
 PETSC_EXTERN PetscErrorCode KfIOSetAttributeString(KfIO, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode KfIOSetAttributeReal(KfIO, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode KfIOSetAttributeInts(KfIO, const char[], PetscInt, const PetscInt[]);
@@ -27,4 +30,8 @@ PETSC_EXTERN PetscErrorCode KfIOClose(KfIO *, PetscBool);
   type or shape) is a KF_ERR_INPUT error that names the option role, the file and the dataset.
 */
 PETSC_EXTERN PetscErrorCode KfIOReadGrid(MPI_Comm, const char[], const char[], const KfSpectralLayout *, PetscScalar[], const char[]);
+/* Reads this rank's rows of an N x d float64 array (or the last record of a (records, N, d) one). */
+PETSC_EXTERN PetscErrorCode KfIOReadRows(MPI_Comm, const char[], const char[], PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, PetscScalar[], const char[]);
+/* The number of rows M of an M x d dataset (checks the shape). */
+PETSC_EXTERN PetscErrorCode KfIORowCount(MPI_Comm, const char[], const char[], PetscInt d, const char[], PetscInt64 *);
 PETSC_EXTERN PetscErrorCode KfIOVersion(char[], size_t);

@@ -3,7 +3,8 @@
 #include "kf.h"
 
 typedef enum {
-  KF_MODE_PDE
+  KF_MODE_PDE,
+  KF_MODE_PARTICLES
 } KfMode;
 
 typedef enum {
@@ -48,5 +49,6 @@ PETSC_EXTERN PetscErrorCode KfCheckUnusedOptions(MPI_Comm, PetscBool);
    given and the accepted range in the error, which PETSc's own readers do not. */
 PETSC_EXTERN PetscErrorCode KfOptionsReal(PetscOptionItems *, const char[], const char[], PetscReal, PetscReal, PetscReal, PetscBool, PetscReal *, PetscBool *);
 PETSC_EXTERN PetscErrorCode KfOptionsInt(PetscOptionItems *, const char[], const char[], PetscInt, PetscInt, PetscInt, PetscInt *, PetscBool *);
+PETSC_EXTERN PetscErrorCode KfOptionsBool(PetscOptionItems *, const char[], const char[], PetscBool, PetscBool *);
 PETSC_EXTERN PetscErrorCode KfOptionsRealList(PetscOptionItems *, const char[], const char[], const char[], PetscInt, PetscReal[], PetscInt *, PetscBool *);
 PETSC_EXTERN PetscErrorCode KfOptionsEnum(PetscOptionItems *, const char[], const char[], const char *const[], PetscInt, PetscInt *);

@@ -1,8 +1,14 @@
 /* kf_run.h - drivers of the run modes */
 #pragma once
+#include "kf_io.h"
 #include "kf_params.h"
 
 /* Runs PDE mode with the given parameters: setup, time loop with outputs, summary. Collective. */
 PETSC_EXTERN PetscErrorCode KfRunPde(MPI_Comm, const KfParams *);
 /* Prints the help of every option of PDE mode (densities, TS) without running. */
 PETSC_EXTERN PetscErrorCode KfRunPdeHelp(MPI_Comm, const KfParams *);
+/* Particle mode (src/particles.c). */
+PETSC_EXTERN PetscErrorCode KfRunParticles(MPI_Comm, const KfParams *);
+PETSC_EXTERN PetscErrorCode KfRunParticlesHelp(MPI_Comm, const KfParams *);
+/* Root attributes every output file carries: options, versions, ranks, threads, mode, d, s, L. */
+PETSC_EXTERN PetscErrorCode KfRunWriteProvenance(KfIO, const KfParams *, MPI_Comm);

@@ -4,7 +4,7 @@
 KF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KF_BUILD_DIR=${KF_BUILD_DIR:-$KF_ROOT/build}
 KF_PACKAGES="build-essential cmake pkg-config git libopenmpi-dev openmpi-bin petsc-dev libfftw3-dev libfftw3-mpi-dev
-  libhdf5-openmpi-dev hdf5-tools python3-numpy python3-h5py python3-matplotlib"
+  libhdf5-openmpi-dev hdf5-tools libgsl-dev python3-numpy python3-h5py python3-matplotlib"
 
 kf_say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
@@ -40,8 +40,9 @@ kf_build() {
   local werror=OFF
   [ "${CI:-}" = "true" ] && werror=ON
   kf_say "configuring and building in $KF_BUILD_DIR"
-  cmake -S "$KF_ROOT" -B "$KF_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKF_WERROR=$werror >"$KF_BUILD_DIR.configure.log" 2>&1 ||
-    { cat "$KF_BUILD_DIR.configure.log"; exit 1; }
+  mkdir -p "$KF_BUILD_DIR"
+  cmake -S "$KF_ROOT" -B "$KF_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKF_WERROR=$werror >"$KF_BUILD_DIR/configure.log" 2>&1 ||
+    { cat "$KF_BUILD_DIR/configure.log"; exit 1; }
   cmake --build "$KF_BUILD_DIR" -j "$(nproc)"
 }
 

@@ -81,6 +81,7 @@ static PetscErrorCode FillGaussians(DensityCtx *c)
   PetscCall(KfOptionsRealList(PetscOptionsObject, "-gaussians_centers", "Centres, d numbers each, in [0, L)", "0.3L,...,0.65L,...", KF_MAX_DIM * KF_MAX_GAUSSIANS, centers, &nc, &set));
   PetscCheck(nc % d == 0 && nc > 0, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%sgaussians_centers: %" PetscInt_FMT " numbers given; need d = %" PetscInt_FMT " per centre", c->prefix, nc, d);
   ng = nc / d;
+  PetscCheck(ng <= KF_MAX_GAUSSIANS, PETSC_COMM_WORLD, KF_ERR_INPUT, "-%sgaussians_centers: %" PetscInt_FMT " centres given; at most %d are accepted", c->prefix, ng, KF_MAX_GAUSSIANS);
   if (set) {
     nwt = ng;
     for (PetscInt g = 0; g < ng; g++) weights[g] = 1.0;

@@ -17,7 +17,6 @@
   } while (0)
 
 #define KF_IO_MAX_FIELDS 4
-#define KF_IO_MAX_TIMES  100000
 
 struct _p_KfIO {
   MPI_Comm         comm;
@@ -27,6 +26,7 @@ struct _p_KfIO {
   char             path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
   char             field[PETSC_MAX_PATH_LEN]; /* dataset of the field time series, for the XDMF */
   PetscInt         nrecords;
+  PetscInt         pdim; /* > 0: particle file, fields are (N, pdim) position arrays */
   PetscReal       *times;
   PetscInt         ntimes_alloc;
 };
@@ -284,6 +284,56 @@ PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], P
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* N x d rows of this rank (ids start..start+nlocal-1) as the field layout that KfIOAppendField writes. */
+static void RowLayout(PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, KfSpectralLayout *lay)
+{
+  PetscMemzero(lay, sizeof(*lay));
+  lay->dim      = 2;
+  lay->n[0]     = (PetscInt)N;
+  lay->n[1]     = d;
+  lay->start[0] = (PetscInt)start;
+  lay->count[0] = nlocal;
+  lay->count[1] = d;
+  lay->nlocal   = nlocal * d;
+  lay->ntotal   = N * d;
+}
+
+PetscErrorCode KfIOCreateParticles(MPI_Comm comm, const char path[], PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, PetscReal L, KfIO *out)
+{
+  KfSpectralLayout lay;
+
+  PetscFunctionBeginUser;
+  RowLayout(N, d, start, nlocal, &lay);
+  PetscCall(KfIOCreate(comm, path, &lay, L, out));
+  (*out)->pdim = d;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Polyvertex points; a 1-D run is drawn on the x axis (y = 0 by an XDMF function item). */
+static PetscErrorCode WriteXdmfParticles(KfIO io, FILE *f, const char base[])
+{
+  const PetscInt N = io->lay.n[0], d = io->pdim;
+
+  PetscFunctionBeginUser;
+  fprintf(f, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"particles\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
+  for (PetscInt r = 0; r < io->nrecords; r++) {
+    char slab[512];
+
+    PetscCall(PetscSNPrintf(slab, sizeof(slab),
+                            "<DataItem ItemType=\"HyperSlab\" Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT "\" Type=\"HyperSlab\">"
+                            "<DataItem Dimensions=\"3 3\" Format=\"XML\">%" PetscInt_FMT " 0 0 1 1 1 1 %" PetscInt_FMT " %" PetscInt_FMT "</DataItem>"
+                            "<DataItem Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:%s</DataItem></DataItem>",
+                            N, d, r, N, d, io->nrecords, N, d, base, io->field));
+    fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)io->times[r]);
+    fprintf(f, "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"%" PetscInt_FMT "\" NodesPerElement=\"1\"/>\n", N);
+    if (d == 1) fprintf(f, "    <Geometry GeometryType=\"XY\">\n     <DataItem ItemType=\"Function\" Function=\"JOIN($0, 0*$0)\" Dimensions=\"%" PetscInt_FMT " 2\">%s</DataItem>\n    </Geometry>\n", N, slab);
+    else fprintf(f, "    <Geometry GeometryType=\"%s\">\n     %s\n    </Geometry>\n", d == 2 ? "XY" : "XYZ", slab);
+    fprintf(f, "   </Grid>\n");
+  }
+  fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* XDMF 2 with one uniform grid per record, reading its slab of the field by hyperslab. */
 static PetscErrorCode WriteXdmf(KfIO io, const char xmf[])
 {
@@ -297,6 +347,11 @@ static PetscErrorCode WriteXdmf(KfIO io, const char xmf[])
   for (PetscInt j = 0; j < d; j++) n[j] = lay->dim == 1 ? (j ? lay->n[0] : 1) : lay->n[j];
   f = fopen(xmf, "w");
   PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", xmf);
+  if (io->pdim) {
+    PetscCall(WriteXdmfParticles(io, f, base));
+    PetscCheck(fclose(f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish %s", xmf);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   fprintf(f, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"rho\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
   for (PetscInt r = 0; r < io->nrecords; r++) {
     fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)io->times[r]);
@@ -443,6 +498,41 @@ static PetscErrorCode ReadSlab(hid_t dset, int rank, const KfSpectralLayout *lay
   KfCallHDF5(H5Pclose(dxpl));
   KfCallHDF5(H5Sclose(mspace));
   KfCallHDF5(H5Sclose(fspace));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIORowCount(MPI_Comm comm, const char path[], const char dataset[], PetscInt d, const char role[], PetscInt64 *M)
+{
+  hid_t   file, dset, space;
+  hsize_t dims[8];
+  int     rank = -1;
+
+  PetscFunctionBeginUser;
+  PetscCall(OpenForReading(comm, path, role, &file));
+  if (!DatasetExists(file, dataset)) {
+    KfCallHDF5(H5Fclose(file));
+    SETERRQ(comm, KF_ERR_INPUT, "-%s file:%s:%s: no dataset %s in the file", role, path, dataset, dataset);
+  }
+  dset = H5Dopen2(file, dataset, H5P_DEFAULT);
+  KfCallHDF5(dset);
+  space = H5Dget_space(dset);
+  rank  = H5Sget_simple_extent_ndims(space);
+  if (rank == 2) KfCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
+  KfCallHDF5(H5Sclose(space));
+  KfCallHDF5(H5Dclose(dset));
+  KfCallHDF5(H5Fclose(file));
+  PetscCheck(rank == 2 && dims[1] == (hsize_t)d && dims[0] > 0, comm, KF_ERR_INPUT, "-%s file:%s:%s: expected an M x %" PetscInt_FMT " float64 array of points (M >= 1)", role, path, dataset, d);
+  *M = (PetscInt64)dims[0];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOReadRows(MPI_Comm comm, const char path[], const char dataset[], PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, PetscScalar local[], const char role[])
+{
+  KfSpectralLayout lay;
+
+  PetscFunctionBeginUser;
+  RowLayout(N, d, start, nlocal, &lay);
+  PetscCall(KfIOReadGrid(comm, path, dataset, &lay, local, role));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const KfModes[]    = {"pde", "KfMode", "KF_MODE_", NULL};
+const char *const KfModes[]    = {"pde", "particles", "KfMode", "KF_MODE_", NULL};
 const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive", "KfPlanner", "KF_PLANNER_", NULL};
 
 static PetscErrorCode DescribeRange(PetscReal lo, PetscReal hi, PetscBool lo_open, char buf[], size_t len)
@@ -80,10 +80,34 @@ PetscErrorCode KfOptionsInt(PetscOptionItems *PetscOptionsObject, const char opt
     PetscBool ok = ParseReal(str, &x);
 
     ok = (PetscBool)(ok && x == PetscFloorReal(x) && x >= lo && x <= hi);
-    PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: expected an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "]", opt, str[0] ? str : "(none)", lo, hi);
+    PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: expected an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "]", name, str[0] ? str : "(none)", lo, hi);
   }
   *v = (PetscInt)x;
   if (set) *set = flg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* PETSc's own bool reader raises a multi-line error for "-flag 3"; this one names the option. */
+PetscErrorCode KfOptionsBool(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], PetscBool def, PetscBool *v)
+{
+  static const char *const yes[] = {"", "1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
+  char      str[256], name[128];
+  PetscBool flg, match = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(FullName(PetscOptionsObject, opt, name, sizeof(name)));
+  PetscCall(PetscOptionsString(opt, text, "kmdflow", def ? "true" : "false", str, sizeof(str), &flg));
+  *v = def;
+  if (!flg) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]) && !match; i++) {
+    PetscCall(PetscStrcasecmp(str, yes[i], &match));
+    if (match) *v = PETSC_TRUE;
+  }
+  for (size_t i = 0; i < sizeof(no) / sizeof(no[0]) && !match; i++) {
+    PetscCall(PetscStrcasecmp(str, no[i], &match));
+    if (match) *v = PETSC_FALSE;
+  }
+  PetscCheck(match, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s %s: expected a boolean (1/0, true/false, yes/no, on/off, or no value for true)", name, str);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -101,13 +125,13 @@ PetscErrorCode KfOptionsRealList(PetscOptionItems *PetscOptionsObject, const cha
   PetscCall(PetscOptionsString(opt, text, "kmdflow", def, str, sizeof(str), &flg));
   if (set) *set = flg;
   if (!flg) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(str[0], PETSC_COMM_WORLD, KF_ERR_INPUT, "%s needs a value: a comma-separated list of up to %" PetscInt_FMT " numbers", opt, maxn);
+  PetscCheck(str[0], PETSC_COMM_WORLD, KF_ERR_INPUT, "%s needs a value: a comma-separated list of up to %" PetscInt_FMT " numbers", name, maxn);
   for (tok = strtok_r(str, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     PetscReal x;
     PetscBool ok = ParseReal(tok, &x);
 
     PetscCheck(ok, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s: '%s' is not a finite number", name, tok);
-    PetscCheck(k < maxn, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s: more than %" PetscInt_FMT " values given", opt, maxn);
+    PetscCheck(k < maxn, PETSC_COMM_WORLD, KF_ERR_INPUT, "%s: more than %" PetscInt_FMT " values given", name, maxn);
     v[k++] = x;
   }
   *n = k;
@@ -178,12 +202,12 @@ PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
   PetscCall(PetscStrncpy(p->target, "uniform", sizeof(p->target)));
   PetscCall(PetscStrncpy(p->output, "kmdflow.h5", sizeof(p->output)));
   PetscOptionsBegin(comm, NULL, "kmdflow: gradient flows of kernel mean discrepancies", "kmdflow");
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-mode", "Run mode (pde)", KfModes, KF_MODE_PDE, &mode));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-mode", "Run mode: pde (densities on a grid) or particles (ring-passing N-particle system)", KfModes, KF_MODE_PDE, &mode));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-dim", "Dimension d of the torus", 2, 1, 3, &p->dim, NULL));
   PetscCall(ReadGrid(PetscOptionsObject, p));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-s", "Sobolev order s of the energy (1/2)||mu-nu||^2_{H^-s}", 1.0, 0.0, 64.0, PETSC_TRUE, &p->s, NULL));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-L", "Period L of the torus [0,L)^d", 2 * PETSC_PI, 0.0, 1e6, PETSC_TRUE, &p->L, NULL));
-  PetscCall(PetscOptionsBool("-dealias", "2/3-rule dealiasing (initial density projected on the band, RHS masked)", "kmdflow", p->dealias, &p->dealias, NULL));
+  PetscCall(KfOptionsBool(PetscOptionsObject, "-dealias", "2/3-rule dealiasing (initial density projected on the band, RHS masked)", p->dealias, &p->dealias));
   PetscCall(PetscOptionsString("-init", "Initial density: uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->init, p->init, sizeof(p->init), NULL));
   PetscCall(PetscOptionsString("-target", "Target density nu: uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->target, p->target, sizeof(p->target), NULL));
   PetscCall(PetscOptionsString("-output", "Output HDF5 file (none: no output)", "kmdflow", p->output, p->output, sizeof(p->output), NULL));
@@ -192,9 +216,9 @@ PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
   PetscCall(KfOptionsEnum(PetscOptionsObject, "-fftw_planner", "FFTW planner rigour", KfPlanners, KF_PLANNER_ESTIMATE, &planner));
   PetscCall(PetscOptionsString("-fftw_wisdom", "FFTW wisdom file: read before planning, updated after", "kmdflow", p->wisdom, p->wisdom, sizeof(p->wisdom), NULL));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-fftw_threads", "FFTW threads per MPI rank", 1, 1, 1024, &p->fftw_threads, NULL));
-  PetscCall(PetscOptionsBool("-quiet", "Do not print a monitor line per output", "kmdflow", p->quiet, &p->quiet, NULL));
+  PetscCall(KfOptionsBool(PetscOptionsObject, "-quiet", "Do not print a monitor line per output", p->quiet, &p->quiet));
   p->strict = PETSC_TRUE;
-  PetscCall(PetscOptionsBool("-strict_options", "Treat unused (unknown or misspelt) options as errors", "kmdflow", p->strict, &p->strict, NULL));
+  PetscCall(KfOptionsBool(PetscOptionsObject, "-strict_options", "Treat unused (unknown or misspelt) options as errors", p->strict, &p->strict));
   PetscOptionsEnd();
   p->mode    = (KfMode)mode;
   p->planner = (KfPlanner)planner;
@@ -206,7 +230,7 @@ PetscErrorCode KfParamsView(const KfParams *p, MPI_Comm comm)
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(comm, "kmdflow %s: d = %" PetscInt_FMT ", grid %" PetscInt_FMT, KfModes[p->mode], p->dim, p->n[0]));
   for (PetscInt i = 1; i < p->dim; i++) PetscCall(PetscPrintf(comm, " x %" PetscInt_FMT, p->n[i]));
-  PetscCall(PetscPrintf(comm, ", s = %g, L = %g, init %s, target %s%s\n", (double)p->s, (double)p->L, p->init, p->target, p->dealias ? ", 2/3 dealiasing" : ""));
+  PetscCall(PetscPrintf(comm, ", s = %s, L = %s, init %s, target %s%s\n", KF_NUM(p->s), KF_NUM(p->L), p->init, p->target, p->dealias ? ", 2/3 dealiasing" : ""));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -229,20 +253,36 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options",
-                                    "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "help", "log_view", "options_file"};
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf",
+                                    "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
+
+/* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */
+static const char *const read_later[] = {"ts_view", "ts_adapt_view", "log_", "options_", "memory_view", "malloc_", "objects_dump", "info", "fp_trap", "on_error_", "check_pointer_intensity", "viewer_"};
+
+static PetscBool ReadLater(const char name[])
+{
+  for (size_t i = 0; i < sizeof(read_later) / sizeof(read_later[0]); i++)
+    if (!strncmp(name, read_later[i], strlen(read_later[i]))) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
 
 PetscErrorCode KfCheckUnusedOptions(MPI_Comm comm, PetscBool strict)
 {
-  PetscInt nleft;
+  PetscInt nleft, count = 0;
   char   **names, **values;
   char     hint[256] = "";
+  const char *name = NULL;
 
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
-  if (nleft && strict) {
-    const char *name = names[0][0] == '-' ? names[0] + 1 : names[0];
-    PetscInt    best = 3;
+  for (PetscInt i = 0; i < nleft; i++) {
+    const char *nm = names[i][0] == '-' ? names[i] + 1 : names[i];
+
+    if (ReadLater(nm)) continue;
+    if (!count++) name = nm;
+  }
+  if (count && strict) {
+    PetscInt best = 3;
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
       PetscInt dist = EditDistance(name, known[i]);
@@ -252,8 +292,7 @@ PetscErrorCode KfCheckUnusedOptions(MPI_Comm comm, PetscBool strict)
         PetscCall(PetscSNPrintf(hint, sizeof(hint), " (did you mean -%s?)", known[i]));
       }
     }
-    char     first[128];
-    PetscInt count = nleft;
+    char first[128];
 
     PetscCall(PetscStrncpy(first, name, sizeof(first)));
     PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));

@@ -1,9 +1,12 @@
 /* run.c - PDE mode driver: setup, output-time loop over TSSolve, monitor lines, summary */
+#include <math.h>
 #include <petscts.h>
 #include "kf_density.h"
 #include "kf_io.h"
+#include "kf_particles.h"
 #include "kf_pde.h"
 #include "kf_run.h"
+#include "kf_stepper.h"
 #include "kf_version.h"
 
 typedef struct {
@@ -12,9 +15,8 @@ typedef struct {
   KfSpectral      sp;
   KfPde           pde;
   Vec             rho, rho0, nu;
-  TS              ts;
+  KfStepper       st;
   KfIO            io;
-  PetscReal       tfinal, dt_out;
   KfPdeDiag       first, last;
   PetscInt        nout;
   PetscBool       nu_uniform;
@@ -38,102 +40,75 @@ static PetscErrorCode SetupFields(RunCtx *r)
   r->nu_uniform = (PetscBool)(numax - numin < 1e-14);
   PetscCall(KfPdeCreate(r->sp, p, r->nu, &r->pde));
   PetscCall(KfPdeProject(r->pde, r->rho));
+  if (p->dealias) {
+    PetscReal rmin;
+
+    PetscCall(VecMin(r->rho, NULL, &rmin));
+    PetscCheck(rmin >= 0, r->comm, KF_ERR_INPUT, "-init %s: its 2/3-rule projection (-dealias) is negative somewhere (min %s); use a smoother density, a finer grid or -dealias 0", p->init, KF_NUM(rmin));
+  }
   PetscCall(VecCopy(r->rho, r->rho0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* PETSc rejects adaptivity for tableaus without an embedded error estimate only inside TSStep;
-   say so up front, as a user error. */
-static PetscErrorCode CheckAdaptivity(TS ts, MPI_Comm comm)
+static PetscErrorCode SetupTS(RunCtx *r)
 {
-  TSAdapt          adapt;
-  PetscBool        isrk, fixed;
-  const PetscReal *bembed;
-  TSRKType         type;
-
   PetscFunctionBeginUser;
-  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &isrk));
-  PetscCall(TSGetAdapt(ts, &adapt));
-  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
-  if (!isrk || fixed) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(TSRKGetType(ts, &type));
-  PetscCall(TSRKGetTableau(ts, NULL, NULL, NULL, NULL, &bembed, NULL, NULL, NULL));
-  PetscCheck(bembed, comm, KF_ERR_INPUT, "-ts_rk_type %s has no embedded error estimate, so it cannot adapt its step: add -ts_adapt_type none -ts_dt DT, or use an embedded pair (e.g. 3bs, 5dp, 5bs, 8vr)", type);
+  PetscCall(KfStepperCreate(r->comm, KfPdeRHSFunction, r->pde, r->p->output_dt, &r->st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
-static PetscErrorCode SetupTS(RunCtx *r)
+/* The attributes every output file carries: options, versions, ranks, threads, mode, d, s, L. */
+PetscErrorCode KfRunWriteProvenance(KfIO io, const KfParams *p, MPI_Comm comm)
 {
-  PetscInt  maxsteps;
-  PetscBool set;
+  char           *all, buf[MPI_MAX_LIBRARY_VERSION_STRING + 64];
+  const char     *fftw;
+  PetscMPIInt     size, len;
 
   PetscFunctionBeginUser;
-  PetscCall(TSCreate(r->comm, &r->ts));
-  PetscCall(TSSetProblemType(r->ts, TS_NONLINEAR));
-  PetscCall(TSSetType(r->ts, TSRK));
-  PetscCall(TSRKSetType(r->ts, TSRK5DP));
-  PetscCall(TSSetRHSFunction(r->ts, NULL, KfPdeRHSFunction, r->pde));
-  PetscCall(TSSetTime(r->ts, 0.0));
-  PetscCall(TSSetTimeStep(r->ts, 1e-3));
-  PetscCall(TSSetMaxTime(r->ts, 1.0));
-  PetscCall(TSSetMaxSteps(r->ts, PETSC_MAX_INT));
-  PetscCall(TSSetExactFinalTime(r->ts, TS_EXACTFINALTIME_MATCHSTEP));
-  PetscCall(TSSetTolerances(r->ts, 1e-8, NULL, 1e-8, NULL));
-  PetscCall(TSSetFromOptions(r->ts));
-  PetscCall(CheckAdaptivity(r->ts, r->comm));
-  PetscCall(TSGetMaxTime(r->ts, &r->tfinal));
-  PetscCall(TSGetMaxSteps(r->ts, &maxsteps));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_max_time", &set));
-  PetscCheck(r->tfinal >= 0 && r->tfinal < PETSC_MAX_REAL, r->comm, KF_ERR_INPUT, "-ts_max_time %g: must be a finite time >= 0", (double)r->tfinal);
-  PetscCheck(maxsteps >= 0, r->comm, KF_ERR_INPUT, "-ts_max_steps %" PetscInt_FMT ": must be >= 0", maxsteps);
-  r->dt_out = r->p->output_dt > 0 ? r->p->output_dt : (r->tfinal > 0 ? r->tfinal / 10 : 1.0);
-  PetscCheck(r->tfinal / r->dt_out < 1e6, r->comm, KF_ERR_INPUT, "-output_dt %g: more than 10^6 outputs up to t = %g; use a larger -output_dt", (double)r->dt_out, (double)r->tfinal);
+  PetscCall(PetscOptionsGetAll(NULL, &all));
+  PetscCall(KfIOSetAttributeString(io, "options", all));
+  PetscCall(PetscFree(all));
+  PetscCall(KfIOSetAttributeString(io, "kmdflow_version", KF_VERSION));
+  PetscCall(KfIOSetAttributeString(io, "git_revision", KF_GIT_REVISION));
+  PetscCall(KfIOSetAttributeString(io, "build", KF_BUILD_FLAGS));
+  PetscCall(PetscGetVersion(buf, sizeof(buf)));
+  PetscCall(KfIOSetAttributeString(io, "petsc_version", buf));
+  PetscCall(KfSpectralVersion(&fftw));
+  PetscCall(KfIOSetAttributeString(io, "fftw_version", fftw));
+  PetscCall(KfIOVersion(buf, sizeof(buf)));
+  PetscCall(KfIOSetAttributeString(io, "hdf5_version", buf));
+  PetscCallMPI(MPI_Get_library_version(buf, &len));
+  for (char *c = buf; *c; c++)
+    if (*c == '\n' || *c == ',') *c = *c == ',' ? ',' : 0;
+  PetscCall(KfIOSetAttributeString(io, "mpi_version", buf));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(KfIOSetAttributeInts(io, "ranks", 1, (PetscInt[]){size}));
+  PetscCall(KfIOSetAttributeInts(io, "threads", 1, &p->fftw_threads));
+  PetscCall(KfIOSetAttributeString(io, "mode", KfModes[p->mode]));
+  PetscCall(KfIOSetAttributeInts(io, "d", 1, &p->dim));
+  PetscCall(KfIOSetAttributeReal(io, "s", p->s));
+  PetscCall(KfIOSetAttributeReal(io, "L", p->L));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode WriteProvenance(RunCtx *r)
 {
   const KfParams *p = r->p;
-  char           *all, buf[MPI_MAX_LIBRARY_VERSION_STRING + 64];
-  const char     *fftw;
-  PetscMPIInt     size, len;
   PetscInt        grid[KF_MAX_DIM];
 
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsGetAll(NULL, &all));
-  PetscCall(KfIOSetAttributeString(r->io, "options", all));
-  PetscCall(PetscFree(all));
-  PetscCall(KfIOSetAttributeString(r->io, "kmdflow_version", KF_VERSION));
-  PetscCall(KfIOSetAttributeString(r->io, "git_revision", KF_GIT_REVISION));
-  PetscCall(KfIOSetAttributeString(r->io, "build", KF_BUILD_FLAGS));
-  PetscCall(PetscGetVersion(buf, sizeof(buf)));
-  PetscCall(KfIOSetAttributeString(r->io, "petsc_version", buf));
-  PetscCall(KfSpectralVersion(&fftw));
-  PetscCall(KfIOSetAttributeString(r->io, "fftw_version", fftw));
-  PetscCall(KfIOVersion(buf, sizeof(buf)));
-  PetscCall(KfIOSetAttributeString(r->io, "hdf5_version", buf));
-  PetscCallMPI(MPI_Get_library_version(buf, &len));
-  for (char *c = buf; *c; c++)
-    if (*c == '\n' || *c == ',') *c = *c == ',' ? ',' : 0;
-  PetscCall(KfIOSetAttributeString(r->io, "mpi_version", buf));
-  PetscCallMPI(MPI_Comm_size(r->comm, &size));
-  PetscCall(KfIOSetAttributeInts(r->io, "ranks", 1, (PetscInt[]){size}));
-  PetscCall(KfIOSetAttributeInts(r->io, "threads", 1, &p->fftw_threads));
-  PetscCall(KfIOSetAttributeString(r->io, "mode", KfModes[p->mode]));
-  PetscCall(KfIOSetAttributeInts(r->io, "d", 1, &p->dim));
+  PetscCall(KfRunWriteProvenance(r->io, p, r->comm));
   for (PetscInt j = 0; j < p->dim; j++) grid[j] = p->n[j];
   PetscCall(KfIOSetAttributeInts(r->io, "grid", p->dim, grid));
-  PetscCall(KfIOSetAttributeReal(r->io, "s", p->s));
-  PetscCall(KfIOSetAttributeReal(r->io, "L", p->L));
   PetscCall(KfIOSetAttributeInts(r->io, "dealias", 1, (PetscInt[]){p->dealias}));
   PetscCall(KfIOSetAttributeString(r->io, "init", p->init));
   PetscCall(KfIOSetAttributeString(r->io, "target", p->target));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Record(RunCtx *r, PetscReal t)
+static PetscErrorCode Record(void *ctx, PetscReal t)
 {
+  RunCtx *r = (RunCtx *)ctx;
   KfPdeDiag         dg;
   PetscReal         v[KF_PDE_NDIAG];
   PetscInt          step;
@@ -141,10 +116,13 @@ static PetscErrorCode Record(RunCtx *r, PetscReal t)
 
   PetscFunctionBeginUser;
   PetscCall(KfPdeDiagnostics(r->pde, t, r->rho, &dg));
-  PetscCall(TSGetStepNumber(r->ts, &step));
-  PetscCheck(PetscIsNormalReal(dg.energy) || dg.energy == 0, r->comm, KF_ERR_NONFINITE,
-             "non-finite density at t = %s (step %" PetscInt_FMT "): the time step is too large for this grid; use a smaller -ts_dt or adaptive stepping (-ts_adapt_type basic)", KF_NUM(t), step);
-  PetscCheck(PetscIsNormalReal(dg.rho_max) && PetscIsNormalReal(dg.dissipation + 1), r->comm, KF_ERR_NONFINITE, "non-finite density at t = %s (step %" PetscInt_FMT "): use a smaller -ts_dt or adaptive stepping", KF_NUM(t), step);
+  PetscCall(TSGetStepNumber(r->st.ts, &step));
+  if (!(isfinite(dg.energy) && isfinite(dg.rho_max) && isfinite(dg.dissipation))) {
+    char hint[160];
+
+    PetscCall(KfStepperHint(&r->st, hint, sizeof(hint)));
+    SETERRQ(r->comm, KF_ERR_NONFINITE, "non-finite density at t = %s (step %" PetscInt_FMT "): %s", KF_NUM(t), step, hint);
+  }
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
@@ -157,79 +135,6 @@ static PetscErrorCode Record(RunCtx *r, PetscReal t)
   PetscCall(VecGetArrayRead(r->rho, &a));
   PetscCall(KfIOAppendField(r->io, "/pde/rho", "/pde/time", t, a));
   PetscCall(VecRestoreArrayRead(r->rho, &a));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/*
-  Fixed-step integration from t0 to t1 in steps of dt (the last one shorter if dt does not divide
-  t1 - t0), stopped by step count rather than by time: stopping by time makes PETSc take sliver
-  steps whenever the accumulated time falls an ulp short of t1, and keep clipped steps as the new dt.
-*/
-static PetscErrorCode AdvanceFixed(RunCtx *r, PetscReal t0, PetscReal t1, PetscReal dt, PetscInt usermax)
-{
-  const PetscReal gap = t1 - t0;
-  const PetscInt  m   = PetscMax(1, (PetscInt)PetscCeilReal(gap / dt - 1e-9));
-  const PetscBool even = (PetscBool)(PetscAbsReal(gap - m * dt) <= 1e-9 * dt);
-  PetscInt        step;
-  PetscReal       t;
-
-  PetscFunctionBeginUser;
-  PetscCall(TSGetStepNumber(r->ts, &step));
-  PetscCall(TSSetTimeStep(r->ts, dt));
-  PetscCall(TSSetMaxTime(r->ts, t1 + 2 * dt));
-  PetscCall(TSSetMaxSteps(r->ts, PetscMin(usermax, step + (even ? m : m - 1))));
-  PetscCall(TSSolve(r->ts, r->rho));
-  PetscCall(TSGetStepNumber(r->ts, &step));
-  if (!even && step < usermax) {
-    PetscCall(TSGetTime(r->ts, &t));
-    PetscCall(TSSetTimeStep(r->ts, t1 - t));
-    PetscCall(TSSetMaxSteps(r->ts, step + 1));
-    PetscCall(TSSolve(r->ts, r->rho));
-    PetscCall(TSSetTimeStep(r->ts, dt));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Output times are k * dt_out computed by multiplication, so they do not drift. */
-static PetscErrorCode TimeLoop(RunCtx *r)
-{
-  TSConvergedReason reason;
-  TSAdapt           adapt;
-  PetscBool         fixed;
-  PetscReal         dt0, t = 0;
-  PetscInt          usermax, step;
-
-  PetscFunctionBeginUser;
-  PetscCall(TSGetAdapt(r->ts, &adapt));
-  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
-  PetscCall(TSGetTimeStep(r->ts, &dt0));
-  PetscCall(TSGetMaxSteps(r->ts, &usermax));
-  PetscCall(Record(r, 0.0));
-  for (PetscInt k = 1; r->tfinal > 0; k++) {
-    PetscReal next = k * r->dt_out;
-    PetscBool last = (PetscBool)(next >= r->tfinal * (1 - 1e-12));
-
-    if (last) next = r->tfinal;
-    if (fixed) PetscCall(AdvanceFixed(r, t, next, dt0, usermax));
-    else {
-      PetscCall(TSSetMaxTime(r->ts, next));
-      PetscCall(TSSolve(r->ts, r->rho));
-    }
-    PetscCall(TSGetConvergedReason(r->ts, &reason));
-    PetscCall(TSGetTime(r->ts, &t));
-    PetscCall(TSGetStepNumber(r->ts, &step));
-    PetscCheck(reason >= 0, r->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %s (%s): try a smaller -ts_dt or adaptive stepping", KF_NUM(t), TSConvergedReasons[reason]);
-    if (PetscAbsReal(t - next) <= 1e-9 * PetscMax(dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
-      t = next; /* the output time itself, not its round-off image */
-      PetscCall(TSSetTime(r->ts, t));
-    }
-    PetscCall(Record(r, t));
-    if (step >= usermax && t < r->tfinal) {
-      PetscCall(PetscPrintf(r->comm, "stopped at t = %s: -ts_max_steps %" PetscInt_FMT " reached before -ts_max_time %s\n", KF_NUM(t), usermax, KF_NUM(r->tfinal)));
-      break;
-    }
-    if (last) break;
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -257,7 +162,7 @@ static PetscErrorCode CheckC1(RunCtx *r)
   PetscCallMPI(MPI_Allreduce(loc, glob, 2, MPIU_REAL, MPI_SUM, r->comm));
   rel   = PetscAbsReal(glob[0] - glob[1]) / glob[1];
   bound = r->first.energy * eT * eT / PetscSqr(m0 + (1 - m0) * eT);
-  PetscCall(PetscPrintf(r->comm, "  exact check (C.1)  int rho_T^2 = %.15f, int rho_0 L_T(rho_0) = %.15f, relative difference %.2e\n", (double)(glob[0] / (PetscReal)r->p->npoints), (double)(glob[1] / (PetscReal)r->p->npoints), (double)rel));
+  PetscCall(PetscPrintf(r->comm, "  exact check (C.1)  int rho_T^2 = %.15f, int rho_0 L_T(rho_0) = %.15f, relative difference %.2e (discretisation error)\n", (double)(glob[0] / (PetscReal)r->p->npoints), (double)(glob[1] / (PetscReal)r->p->npoints), (double)rel));
   PetscCall(PetscPrintf(r->comm, "                     energy bound E(T) <= %.6e: %s (E(T) = %.6e)\n", (double)bound, r->last.energy <= bound * (1 + 1e-10) ? "holds" : "VIOLATED", (double)r->last.energy));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -271,14 +176,14 @@ static PetscErrorCode Summary(RunCtx *r)
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
-  PetscCall(TSGetStepNumber(r->ts, &steps));
+  PetscCall(TSGetStepNumber(r->st.ts, &steps));
   PetscCall(PetscTime(&now));
   PetscCall(PetscPrintf(r->comm, "\n== kmdflow summary ==\n"));
   PetscCall(PetscPrintf(r->comm, "  grid               %" PetscInt_FMT, p->n[0]));
   for (PetscInt j = 1; j < p->dim; j++) PetscCall(PetscPrintf(r->comm, " x %" PetscInt_FMT, p->n[j]));
-  PetscCall(PetscPrintf(r->comm, " (d = %" PetscInt_FMT ", L = %g, s = %g)\n", p->dim, (double)p->L, (double)p->s));
+  PetscCall(PetscPrintf(r->comm, " (d = %" PetscInt_FMT ", L = %s, s = %s)\n", p->dim, KF_NUM(p->L), KF_NUM(p->s)));
   PetscCall(PetscPrintf(r->comm, "  ranks x threads    %d x %" PetscInt_FMT "\n", size, p->fftw_threads));
-  PetscCall(PetscPrintf(r->comm, "  time steps         %" PetscInt_FMT " to t = %g, %" PetscInt_FMT " outputs, %.2f s wall\n", steps, (double)r->last.time, r->nout, now - r->t_start));
+  PetscCall(PetscPrintf(r->comm, "  time steps         %" PetscInt_FMT " to t = %s, %" PetscInt_FMT " outputs, %.2f s wall\n", steps, KF_NUM(r->last.time), r->nout, now - r->t_start));
   PetscCall(PetscPrintf(r->comm, "  energy             E(0) = %.10e  E(T) = %.10e  ratio %.6e\n", (double)r->first.energy, (double)r->last.energy, (double)(r->first.energy > 0 ? r->last.energy / r->first.energy : 0)));
   PetscCall(PetscPrintf(r->comm, "  mass               %.15f (drift %.1e)\n", (double)r->last.mass, (double)PetscAbsReal(r->last.mass - r->first.mass)));
   PetscCall(PetscPrintf(r->comm, "  density range      [%.6f, %.6f]\n", (double)r->last.rho_min, (double)r->last.rho_max));
@@ -304,7 +209,7 @@ static PetscErrorCode RunBody(RunCtx *r)
     PetscCall(WriteProvenance(r));
   }
   PetscCall(KfParamsView(r->p, r->comm));
-  PetscCall(TimeLoop(r));
+  PetscCall(KfStepperRun(&r->st, r->rho, Record, r));
   PetscCall(Summary(r));
   PetscCall(KfIOClose(&r->io, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -321,9 +226,11 @@ PetscErrorCode KfRunPde(MPI_Comm comm, const KfParams *p)
   r.p    = p;
   PetscCall(PetscTime(&r.t_start));
   ierr = RunBody(&r);
-  /* A failed run leaves no output behind: the partial file is removed (errors here are collective). */
+  /* Input and non-finite errors are collective, so the partial file can be removed collectively; any
+     other error may be local to one rank and ends in MPI_Abort, leaving only a PATH.part marked incomplete. */
+  if (ierr && KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
   if (ierr && r.io) PetscCall(KfIOClose(&r.io, PETSC_FALSE));
-  PetscCall(TSDestroy(&r.ts));
+  PetscCall(TSDestroy(&r.st.ts));
   PetscCall(KfPdeDestroy(&r.pde));
   PetscCall(VecDestroy(&r.rho));
   PetscCall(VecDestroy(&r.rho0));
@@ -344,7 +251,146 @@ PetscErrorCode KfRunPdeHelp(MPI_Comm comm, const KfParams *p)
   PetscCall(KfDensityHelp(r.sp, p, "init"));
   PetscCall(KfDensityHelp(r.sp, p, "target"));
   PetscCall(SetupTS(&r)); /* the same defaults as a run, so -help shows them */
-  PetscCall(TSDestroy(&r.ts));
+  PetscCall(TSDestroy(&r.st.ts));
   PetscCall(KfSpectralDestroy(&r.sp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---- particle mode ---- */
+
+typedef struct {
+  MPI_Comm        comm;
+  const KfParams *p;
+  KfParticles     P;
+  KfStepper       st;
+  KfIO            io;
+  KfParticleDiag  first, last;
+  PetscInt        nout;
+  PetscReal      *rows; /* output positions of this rank */
+  PetscLogDouble  t_start;
+} PRunCtx;
+
+static const char *const KfParticleDiagNames[] = {"time", "energy", "energy_off", "mean_v2", "centroid_1", "centroid_2", "centroid_3"};
+
+static PetscErrorCode PRecord(void *ctx, PetscReal t)
+{
+  PRunCtx  *r = (PRunCtx *)ctx;
+  Vec       X;
+  KfParticleDiag dg;
+  PetscInt  step;
+  PetscReal v[7];
+
+  PetscFunctionBeginUser;
+  PetscCall(KfParticlesGetState(r->P, &X));
+  PetscCall(KfParticlesDiagnostics(r->P, t, X, &dg));
+  PetscCall(TSGetStepNumber(r->st.ts, &step));
+  if (!(isfinite(dg.energy) && isfinite(dg.mean_v2) && isfinite(dg.centroid[0]))) {
+    char hint[160];
+
+    PetscCall(KfStepperHint(&r->st, hint, sizeof(hint)));
+    SETERRQ(r->comm, KF_ERR_NONFINITE, "non-finite particle positions at t = %s (step %" PetscInt_FMT "): %s", KF_NUM(t), step, hint);
+  }
+  if (!r->nout) r->first = dg;
+  r->last = dg;
+  r->nout++;
+  if (!r->p->quiet) PetscCall(PetscPrintf(r->comm, "%4" PetscInt_FMT " t = %-10.6g step %6" PetscInt_FMT "  E = %.12e  mean|V|^2 = %.6e\n", r->nout - 1, (double)t, step, (double)dg.energy, (double)dg.mean_v2));
+  if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
+  v[0] = dg.time;
+  v[1] = dg.energy;
+  v[2] = dg.energy_off;
+  v[3] = dg.mean_v2;
+  for (PetscInt c = 0; c < r->p->dim; c++) v[4 + c] = dg.centroid[c];
+  PetscCall(KfIOAppendSeries(r->io, "/diagnostics", 4 + r->p->dim, KfParticleDiagNames, v));
+  PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
+  PetscCall(KfIOAppendField(r->io, "/particles/x", "/particles/time", t, r->rows));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PSummary(PRunCtx *r)
+{
+  PetscMPIInt    size;
+  PetscInt       steps;
+  PetscLogDouble now;
+  PetscInt64     N;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(TSGetStepNumber(r->st.ts, &steps));
+  PetscCall(PetscTime(&now));
+  PetscCall(KfParticlesGetLocal(r->P, &N, NULL, NULL));
+  PetscCall(PetscPrintf(r->comm, "\n== kmdflow summary ==\n"));
+  PetscCall(PetscPrintf(r->comm, "  particles          %" PetscInt64_FMT " (d = %" PetscInt_FMT ", L = %s, s = %s) on %d rank%s\n", N, r->p->dim, KF_NUM(r->p->L), KF_NUM(r->p->s), size, size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(r->comm, "  time steps         %" PetscInt_FMT " to t = %s, %" PetscInt_FMT " outputs, %.2f s wall\n", steps, KF_NUM(r->last.time), r->nout, now - r->t_start));
+  PetscCall(PetscPrintf(r->comm, "  energy             E(0) = %.12e  E(T) = %.12e\n", (double)r->first.energy, (double)r->last.energy));
+  PetscCall(PetscPrintf(r->comm, "  mean |V|^2         %.6e at T\n", (double)r->last.mean_v2));
+  if (r->io) PetscCall(PetscPrintf(r->comm, "  output             %s (+ XDMF)\n", r->p->output));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PRunBody(PRunCtx *r)
+{
+  PetscBool  nooutput;
+  PetscInt64 N, start;
+  PetscInt   nl;
+  char       desc[512];
+
+  PetscFunctionBeginUser;
+  PetscCall(KfParticlesCreate(r->comm, r->p, &r->P));
+  { /* the max norm (an exact reduction) makes adaptive step sizes independent of the rank count too */
+    PetscBool set;
+
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_wnormtype", &set));
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ts_adapt_wnormtype", "infinity"));
+  }
+  PetscCall(KfStepperCreate(r->comm, KfParticlesRHSFunction, r->P, r->p->output_dt, &r->st));
+  PetscCall(KfCheckUnusedOptions(r->comm, r->p->strict));
+  PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
+  PetscCall(PetscMalloc1(PetscMax(1, nl * r->p->dim), &r->rows));
+  PetscCall(PetscStrcasecmp(r->p->output, "none", &nooutput));
+  if (!nooutput && r->p->output[0]) {
+    PetscCall(KfIOCreateParticles(r->comm, r->p->output, N, r->p->dim, start, nl, r->p->L, &r->io));
+    PetscCall(KfRunWriteProvenance(r->io, r->p, r->comm));
+    PetscCall(KfIOSetAttributeString(r->io, "init", r->p->init));
+  }
+  PetscCall(KfParticlesDescribe(r->P, desc, sizeof(desc)));
+  PetscCall(PetscPrintf(r->comm, "kmdflow particles: d = %" PetscInt_FMT ", %s\n", r->p->dim, desc));
+  {
+    Vec X;
+
+    PetscCall(KfParticlesGetState(r->P, &X));
+    PetscCall(KfStepperRun(&r->st, X, PRecord, r));
+  }
+  PetscCall(PSummary(r));
+  PetscCall(KfIOClose(&r->io, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfRunParticles(MPI_Comm comm, const KfParams *p)
+{
+  PRunCtx        r;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&r, sizeof(r)));
+  r.comm = comm;
+  r.p    = p;
+  PetscCall(PetscTime(&r.t_start));
+  ierr = PRunBody(&r);
+  if (ierr && KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
+  if (ierr && r.io) PetscCall(KfIOClose(&r.io, PETSC_FALSE));
+  PetscCall(KfStepperDestroy(&r.st));
+  PetscCall(KfParticlesDestroy(&r.P));
+  PetscCall(PetscFree(r.rows));
+  PetscFunctionReturn(ierr);
+}
+
+PetscErrorCode KfRunParticlesHelp(MPI_Comm comm, const KfParams *p)
+{
+  KfStepper st;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfParticlesHelp(comm, p));
+  PetscCall(KfStepperCreate(comm, KfParticlesRHSFunction, NULL, p->output_dt, &st));
+  PetscCall(KfStepperDestroy(&st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

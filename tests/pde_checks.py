@@ -268,7 +268,15 @@ BAD = [  # (options, expected exit status, words the one-line message must conta
     (["-init", "file:bad_shape.h5"], 2, ["file:PATH:DATASET"]),
     (["-output", "no/such/dir/x.h5"], 2, ["-output no/such/dir/x.h5", "cannot create"]),
     (["-dim", "1", "-n", "64", "-s", "0.2", "-ts_type", "rk", "-ts_rk_type", "4", "-ts_adapt_type", "none",
-      "-ts_dt", "1", "-ts_max_time", "4", "-output_dt", "1"], 3, ["non-finite density", "-ts_dt"]),
+      "-ts_dt", "1", "-ts_max_time", "4", "-output_dt", "1"], 3, ["non-finite density", "-ts_dt 1", "5dp"]),
+    (["-dealias", "3"], 2, ["-dealias 3", "expected a boolean"]),
+    (["-quiet", "maybe"], 2, ["-quiet maybe", "expected a boolean"]),
+    (["-n", "16.5"], 2, ["-n 16.5"]),
+    (["-seed", "x"], 2, ["-seed x", "integer"]),
+    (["-ts_veiw"], 2, ["unknown option -ts_veiw", "did you mean -ts_view"]),
+    (["-init", "gaussians", "-init_gaussians_centers", ",".join(["1"] * 140)], 2, ["-init_gaussians_centers", "70 centres", "at most 64"]),
+    (["-init", "gaussians", "-init_gaussians_widths", "0.01", "-init_gaussians_floor", "0", "-dealias"], 2,
+     ["-init gaussians", "2/3-rule projection", "-dealias 0"]),
 ]
 
 
@@ -357,7 +365,69 @@ def fftwopts():
           f"xdmf: {len(grids)} time steps at {times}, data {items[0] if items else None}")
 
 
-CHECKS = {"g4": g4, "g5": g5, "g6": g6, "g7": g7, "g9": g9, "spectral": spectral, "ranks": ranks,
+def viewopts():
+    """Options PETSc reads only at the end of a solve are accepted; -ts_max_steps 0 records t = 0 once;
+    a run killed while writing leaves no file that looks complete."""
+    _, out, _ = run(ARGS.np, ["-dim", "1", "-n", "16", "-ts_max_time", "0.5", "-output", "v.h5", "-ts_view", "-quiet"])
+    check("TS Object" in out, "-ts_view accepted and printed the TS")
+    _, out, _ = run(ARGS.np, ["-dim", "1", "-n", "16", "-ts_max_steps", "0", "-output", "z.h5", "-quiet"])
+    d = load("z.h5")
+    check(list(d["time"]) == [0.0] and d["rho"].shape == (1, 16) and "-ts_max_steps 0" in out,
+          f"-ts_max_steps 0: outputs at {list(d['time'])}, rho shape {d['rho'].shape}")
+    _, out, _ = run(ARGS.np, ["-dim", "1", "-n", "16", "-ts_max_time", "0.3", "-output_dt", "0.1", "-ts_max_steps", "2",
+                              "-ts_adapt_type", "none", "-ts_dt", "0.1", "-output", "m.h5", "-quiet"])
+    d = load("m.h5")
+    check(np.allclose(d["time"], [0, 0.1, 0.2]) and "-ts_max_steps 2 reached" in out,
+          f"-ts_max_steps 2 with dt = output_dt = 0.1: outputs at {list(d['time'])}")
+
+
+def pload(name):
+    with h5py.File(path(name), "r") as f:
+        assert int(f.attrs["complete"][0]) == 1, "output not marked complete"
+        return {"x": f["particles/x"][()], "t": f["particles/time"][()], "E": f["diagnostics/energy"][()],
+                "v2": f["diagnostics/mean_v2"][()], "c": f["diagnostics/centroid_1"][()]}
+
+
+def pg3():
+    """Math spec G3: 1-D, s = 1, uniform target, particles: X^n = X* + R(-dt)^n (X^0 - X*) for explicit RK."""
+    L, N = 2 * math.pi, 500
+    for rk, dt, R in (("1fe", 0.3, lambda h: 1 - h), ("4", 0.9, lambda h: 1 - h + h**2 / 2 - h**3 / 6 + h**4 / 24)):
+        run(ARGS.np, ["-mode", "particles", "-dim", "1", "-s", "1", "-init", "uniform", "-particles", str(N), "-seed", "5",
+                      "-ts_type", "rk", "-ts_rk_type", rk, "-ts_adapt_type", "none", "-ts_dt", str(dt),
+                      "-ts_max_time", str(10 * dt), "-output_dt", str(5 * dt), "-output", f"g3_{rk}.h5", "-quiet"])
+        d = pload(f"g3_{rk}.h5")
+        x0 = d["x"][0, :, 0]
+        order = np.argsort(x0)
+        xbar = x0.mean()
+        xstar = np.empty(N)
+        xstar[order] = xbar + (np.arange(1, N + 1) - 0.5) / N * L - L / 2
+        err = 0.0
+        for k, t in enumerate(d["t"]):
+            n = round(t / dt)
+            want = xstar + R(dt) ** n * (x0 - xstar)  # R(h) here is the stability polynomial at -h
+            diff = (d["x"][k, :, 0] - want + L / 2) % L - L / 2
+            err = max(err, np.abs(diff).max())
+        check(err < 1e-13 * L, f"G3 rk {rk} dt {dt}: max |X^n - X* - R^n (X^0 - X*)| = {err:.2e} < {1e-13 * L:.1e}")
+        cdrift = np.abs(d["c"] - d["c"][0]).max()
+        check(cdrift < 1e-13, f"G3 rk {rk}: centroid drift {cdrift:.1e} < 1e-13")
+
+
+def pranks():
+    """Math spec G8: the whole particle output is bitwise identical on 1 and on ARGS.np ranks."""
+    cases = [["-dim", "1", "-s", "2", "-particles", "333", "-ts_rk_type", "4", "-ts_adapt_type", "none", "-ts_dt", "0.05"],
+             ["-dim", "2", "-domain", "free", "-kernel", "gaussian", "-kernel_h", "0.7", "-particles", "150"],
+             ["-dim", "3", "-domain", "free", "-kernel", "riesz", "-particles", "77", "-ring_leaf", "8"]]
+    for i, c in enumerate(cases):
+        base = ["-mode", "particles", "-init", "uniform", "-ts_max_time", "0.5", "-output_dt", "0.25", "-quiet"] + c
+        run(1, base + ["-output", f"pr{i}_1.h5"])
+        run(ARGS.np, base + ["-output", f"pr{i}_n.h5"])
+        with h5py.File(path(f"pr{i}_1.h5"), "r") as a, h5py.File(path(f"pr{i}_n.h5"), "r") as b:
+            names = ["particles/x", "particles/time"] + ["diagnostics/" + k for k in a["diagnostics"]]
+            same = all(np.array_equal(a[n][()], b[n][()]) for n in names)
+            check(same, f"G8 {' '.join(c)}: {len(names)} datasets bitwise equal on 1 and {ARGS.np} ranks")
+
+
+CHECKS = {"pg3": pg3, "pranks": pranks, "viewopts": viewopts, "g4": g4, "g5": g5, "g6": g6, "g7": g7, "g9": g9, "spectral": spectral, "ranks": ranks,
           "readback": readback, "badinput": badinput, "rktypes": rktypes, "fftwopts": fftwopts}
 
 

@@ -10,3 +10,8 @@ kf_add_check(NAME file_readback       CHECK readback NP 1 2 3 4)
 kf_add_check(NAME bad_input           CHECK badinput NP 1 2 3 4 LABELS input)
 kf_add_check(NAME rk_types_adaptivity CHECK rktypes  NP 1 2)
 kf_add_check(NAME fftw_options        CHECK fftwopts NP 1 2 3 4)
+kf_add_check(NAME view_and_stop_opts  CHECK viewopts NP 1 2)
+
+# Particle mode (same script): exact discrete dynamics and rank independence.
+kf_add_check(NAME particles_g3_exact   CHECK pg3    NP 1 2 3 4)
+kf_add_check(NAME particles_g8_bitwise CHECK pranks NP 2 3 4 7)

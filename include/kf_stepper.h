@@ -1,0 +1,23 @@
+/* kf_stepper.h - the time loop shared by every mode (PETSc TS, fixed output times, failure reports) */
+#pragma once
+#include <petscts.h>
+#include "kf.h"
+
+typedef struct {
+  MPI_Comm  comm;
+  TS        ts;
+  PetscReal tfinal, dt_out; /* -ts_max_time, and the output interval actually used */
+} KfStepper;
+
+/* Called at t = 0 and at every output time (and where -ts_max_steps stops the run). */
+typedef PetscErrorCode (*KfRecordFn)(void *ctx, PetscReal t);
+
+/* TS with kmdflow's defaults (adaptive RK 5dp, rtol = atol = 1e-8, dt0 = 1e-3, t_final = 1), then
+   -ts_* options; refuses adaptivity for RK tableaus without an error estimate. output_dt = 0: t_final/10. */
+PETSC_EXTERN PetscErrorCode KfStepperCreate(MPI_Comm, TSRHSFunction, void *, PetscReal output_dt, KfStepper *);
+/* Advances U from 0 to t_final, calling record at each output time; a failed step is a collective
+   KF_ERR_NONFINITE error with a hint. */
+PETSC_EXTERN PetscErrorCode KfStepperRun(KfStepper *, Vec U, KfRecordFn, void *ctx);
+/* What to try when the state blows up: depends on whether the step is fixed or adaptive. */
+PETSC_EXTERN PetscErrorCode KfStepperHint(KfStepper *, char[], size_t);
+PETSC_EXTERN PetscErrorCode KfStepperDestroy(KfStepper *);

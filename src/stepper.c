@@ -1,0 +1,158 @@
+/* stepper.c - the time loop shared by every mode: PETSc TS with kmdflow's defaults, outputs at fixed
+   times k * output_dt independent of the steps taken, and collective failure reports */
+#include <petscts.h>
+#include "kf_stepper.h"
+
+/* PETSc rejects adaptivity for tableaus without an embedded error estimate only inside TSStep;
+   say so up front, as a user error. */
+static PetscErrorCode CheckAdaptivity(TS ts, MPI_Comm comm)
+{
+  TSAdapt          adapt;
+  PetscBool        isrk, fixed;
+  const PetscReal *bembed;
+  TSRKType         type;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &isrk));
+  PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+  if (!isrk || fixed) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TSRKGetType(ts, &type));
+  PetscCall(TSRKGetTableau(ts, NULL, NULL, NULL, NULL, &bembed, NULL, NULL, NULL));
+  PetscCheck(bembed, comm, KF_ERR_INPUT, "-ts_rk_type %s has no embedded error estimate, so it cannot adapt its step: add -ts_adapt_type none -ts_dt DT, or use an embedded pair (e.g. 3bs, 5dp, 5bs, 8vr)", type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
+PetscErrorCode KfStepperCreate(MPI_Comm comm, TSRHSFunction rhs, void *ctx, PetscReal output_dt, KfStepper *st)
+{
+  PetscInt  maxsteps;
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  st->comm = comm;
+  PetscCall(TSCreate(comm, &st->ts));
+  PetscCall(TSSetProblemType(st->ts, TS_NONLINEAR));
+  PetscCall(TSSetType(st->ts, TSRK));
+  PetscCall(TSRKSetType(st->ts, TSRK5DP));
+  PetscCall(TSSetRHSFunction(st->ts, NULL, rhs, ctx));
+  PetscCall(TSSetTime(st->ts, 0.0));
+  PetscCall(TSSetTimeStep(st->ts, 1e-3));
+  PetscCall(TSSetMaxTime(st->ts, 1.0));
+  PetscCall(TSSetMaxSteps(st->ts, PETSC_MAX_INT));
+  PetscCall(TSSetExactFinalTime(st->ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSSetTolerances(st->ts, 1e-8, NULL, 1e-8, NULL));
+  PetscCall(TSSetErrorIfStepFails(st->ts, PETSC_FALSE)); /* a failed step is reported by TimeLoop, collectively */
+  PetscCall(TSSetFromOptions(st->ts));
+  PetscCall(CheckAdaptivity(st->ts, comm));
+  PetscCall(TSGetMaxTime(st->ts, &st->tfinal));
+  PetscCall(TSGetMaxSteps(st->ts, &maxsteps));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_max_time", &set));
+  PetscCheck(st->tfinal >= 0 && st->tfinal < PETSC_MAX_REAL, comm, KF_ERR_INPUT, "-ts_max_time %s: must be a finite time >= 0", KF_NUM(st->tfinal));
+  PetscCheck(maxsteps >= 0, comm, KF_ERR_INPUT, "-ts_max_steps %" PetscInt_FMT ": must be >= 0", maxsteps);
+  st->dt_out = output_dt > 0 ? output_dt : (st->tfinal > 0 ? st->tfinal / 10 : 1.0);
+  PetscCheck(st->tfinal / st->dt_out < 1e6, comm, KF_ERR_INPUT, "-output_dt %s: more than 10^6 outputs up to t = %s; use a larger -output_dt", KF_NUM(st->dt_out), KF_NUM(st->tfinal));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What to try when the state blows up: depends on whether the step is fixed or adaptive. */
+PetscErrorCode KfStepperHint(KfStepper *st, char hint[], size_t len)
+{
+  TSAdapt   adapt;
+  PetscBool fixed;
+  PetscReal dt;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetAdapt(st->ts, &adapt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+  PetscCall(TSGetTimeStep(st->ts, &dt));
+  if (fixed) PetscCall(PetscSNPrintf(hint, len, "the fixed step -ts_dt %s is too large for this grid; use a smaller -ts_dt, or adaptive stepping (-ts_rk_type 5dp -ts_adapt_type basic)", KF_NUM(dt)));
+  else PetscCall(PetscSNPrintf(hint, len, "the adaptive stepper lost control; tighten -ts_rtol and -ts_atol or lower -ts_adapt_dt_max"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Fixed-step integration from t0 to t1 in steps of dt (the last one shorter if dt does not divide
+  t1 - t0), stopped by step count rather than by time: stopping by time makes PETSc take sliver
+  steps whenever the accumulated time falls an ulp short of t1, and keep clipped steps as the new dt.
+*/
+static PetscErrorCode AdvanceFixed(KfStepper *st, Vec U, PetscReal t0, PetscReal t1, PetscReal dt, PetscInt usermax)
+{
+  const PetscReal gap = t1 - t0;
+  const PetscInt  m   = PetscMax(1, (PetscInt)PetscCeilReal(gap / dt - 1e-9));
+  const PetscBool even = (PetscBool)(PetscAbsReal(gap - m * dt) <= 1e-9 * dt);
+  PetscInt        step;
+  PetscReal       t;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetStepNumber(st->ts, &step));
+  PetscCall(TSSetTimeStep(st->ts, dt));
+  PetscCall(TSSetMaxTime(st->ts, t1 + 2 * dt));
+  PetscCall(TSSetMaxSteps(st->ts, PetscMin(usermax, step + (even ? m : m - 1))));
+  PetscCall(TSSolve(st->ts, U));
+  PetscCall(TSGetStepNumber(st->ts, &step));
+  if (!even && step < usermax) {
+    PetscCall(TSGetTime(st->ts, &t));
+    PetscCall(TSSetTimeStep(st->ts, t1 - t));
+    PetscCall(TSSetMaxSteps(st->ts, step + 1));
+    PetscCall(TSSolve(st->ts, U));
+    PetscCall(TSSetTimeStep(st->ts, dt));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Output times are k * dt_out computed by multiplication, so they do not drift. */
+PetscErrorCode KfStepperRun(KfStepper *st, Vec U, KfRecordFn record, void *ctx)
+{
+  TSConvergedReason reason;
+  TSAdapt           adapt;
+  PetscBool         fixed;
+  PetscReal         dt0, t = 0;
+  PetscInt          usermax, step;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetAdapt(st->ts, &adapt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+  PetscCall(TSGetTimeStep(st->ts, &dt0));
+  PetscCall(TSGetMaxSteps(st->ts, &usermax));
+  PetscCall(record(ctx, 0.0));
+  if (usermax == 0 && st->tfinal > 0) PetscCall(PetscPrintf(st->comm, "stopped at t = 0: -ts_max_steps 0\n"));
+  for (PetscInt k = 1; st->tfinal > 0 && usermax > 0; k++) {
+    PetscReal next = k * st->dt_out;
+    PetscBool last = (PetscBool)(next >= st->tfinal * (1 - 1e-12));
+
+    if (last) next = st->tfinal;
+    if (fixed) PetscCall(AdvanceFixed(st, U, t, next, dt0, usermax));
+    else {
+      PetscCall(TSSetMaxTime(st->ts, next));
+      PetscCall(TSSolve(st->ts, U));
+    }
+    PetscCall(TSGetConvergedReason(st->ts, &reason));
+    PetscCall(TSGetTime(st->ts, &t));
+    PetscCall(TSGetStepNumber(st->ts, &step));
+    if (reason < 0) {
+      char hint[160];
+
+      PetscCall(KfStepperHint(st, hint, sizeof(hint)));
+      SETERRQ(st->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %s (%s): %s", KF_NUM(t), TSConvergedReasons[reason], hint);
+    }
+    if (PetscAbsReal(t - next) <= 1e-9 * PetscMax(dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
+      t = next; /* the output time itself, not its round-off image */
+      PetscCall(TSSetTime(st->ts, t));
+    }
+    PetscCall(record(ctx, t));
+    if (step >= usermax && t < st->tfinal) {
+      PetscCall(PetscPrintf(st->comm, "stopped at t = %s: -ts_max_steps %" PetscInt_FMT " reached before -ts_max_time %s\n", KF_NUM(t), usermax, KF_NUM(st->tfinal)));
+      break;
+    }
+    if (last) break;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfStepperDestroy(KfStepper *st)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TSDestroy(&st->ts));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

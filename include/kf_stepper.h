@@ -18,6 +18,7 @@ PETSC_EXTERN PetscErrorCode KfStepperCreate(MPI_Comm, TSRHSFunction, void *, Pet
 /* Advances U from 0 to t_final, calling record at each output time; a failed step is a collective
    KF_ERR_NONFINITE error with a hint. */
 PETSC_EXTERN PetscErrorCode KfStepperRun(KfStepper *, Vec U, KfRecordFn, void *ctx);
-/* What to try when the state blows up: depends on whether the step is fixed or adaptive. */
-PETSC_EXTERN PetscErrorCode KfStepperHint(KfStepper *, char[], size_t);
+/* Collective: if !finite, a KF_ERR_NONFINITE error naming what, t, the step and what to try (the hint
+   depends on whether the step is fixed or adaptive). finite must agree on every rank. */
+PETSC_EXTERN PetscErrorCode KfStepperCheckFinite(KfStepper *, PetscBool finite, PetscReal t, const char what[]);
 PETSC_EXTERN PetscErrorCode KfStepperDestroy(KfStepper *);

@@ -31,8 +31,12 @@ struct _p_KfRing {
   PetscInt64     n, nleaves, start;
   PetscInt64    *leaf_start; /* [size+1]: first leaf of each rank */
   PetscReal     *buf[2];     /* travelling blocks: header + dim*maxlocal positions + maxlocal charges */
+  KfTree         tree;       /* kept between sums (every RHS evaluation calls KfRingSum) */
+  PetscReal     *partial;
   PetscLogDouble t_wait, t_compute;
 };
+
+static PetscErrorCode TreeDestroy(KfTree *);
 
 static PetscInt64 RankFirstLeaf(PetscInt64 nleaves, PetscMPIInt size, PetscMPIInt r)
 {
@@ -75,6 +79,8 @@ PetscErrorCode KfRingDestroy(KfRing *ring)
   PetscCall(PetscFree((*ring)->leaf_start));
   PetscCall(PetscFree((*ring)->buf[0]));
   PetscCall(PetscFree((*ring)->buf[1]));
+  PetscCall(TreeDestroy(&(*ring)->tree));
+  PetscCall(PetscFree((*ring)->partial));
   PetscCall(PetscFree(*ring));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -103,21 +109,26 @@ PetscErrorCode KfRingGetTimes(KfRing R, PetscLogDouble *wait, PetscLogDouble *co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode TreeCreate(PetscInt64 nleaves, PetscInt len, KfTree *t)
-{
-  PetscFunctionBeginUser;
-  t->nleaves = nleaves;
-  t->len     = len;
-  for (t->levels = 0; ((PetscInt64)1 << t->levels) < nleaves;) t->levels++;
-  PetscCall(PetscMalloc2(2 * t->levels, &t->index, 2 * (size_t)t->levels * len, &t->slot));
-  for (PetscInt s = 0; s < 2 * t->levels; s++) t->index[s] = -1;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode TreeDestroy(KfTree *t)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscFree2(t->index, t->slot));
+  t->len = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Empties the tree; (re)allocates only when the length of the summed vectors changes. */
+static PetscErrorCode TreeReset(KfTree *t, PetscInt64 nleaves, PetscInt len)
+{
+  PetscFunctionBeginUser;
+  if (t->len != len || t->nleaves != nleaves) {
+    PetscCall(TreeDestroy(t));
+    t->nleaves = nleaves;
+    t->len     = len;
+    for (t->levels = 0; ((PetscInt64)1 << t->levels) < nleaves;) t->levels++;
+    PetscCall(PetscMalloc2(2 * t->levels, &t->index, 2 * (size_t)t->levels * len, &t->slot));
+  }
+  for (PetscInt s = 0; s < 2 * t->levels; s++) t->index[s] = -1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -241,32 +252,32 @@ static PetscErrorCode ShiftFinish(KfRing R, MPI_Request req[2])
 */
 PetscErrorCode KfRingSum(KfRing R, KfKernel k, PetscInt nt, PetscInt ldt, const PetscReal xt[], const PetscReal xs[], const PetscReal qs[], PetscReal grad[], PetscReal pot[])
 {
-  const PetscInt ncomp = R->dim + (pot ? 1 : 0);
-  KfTree         tree;
-  PetscReal     *partial;
-  PetscBool      done = PETSC_FALSE;
+  const PetscInt ncomp = R->dim + (pot ? 1 : 0), len = ncomp * ldt;
+  KfTree        *tree  = &R->tree;
+  PetscBool      done  = PETSC_FALSE;
   PetscInt       cur  = 0;
 
   PetscFunctionBeginUser;
   PetscCheck(ldt % KF_KERNEL_WIDTH == 0 && ldt >= nt, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "target leading dimension %" PetscInt_FMT " must be >= %" PetscInt_FMT " and a multiple of %d", ldt, nt, KF_KERNEL_WIDTH);
   PetscCall(PetscLogEventBegin(KF_EVENT_RING_SUM, 0, 0, 0, 0));
-  PetscCall(TreeCreate(R->nleaves, ncomp * ldt, &tree));
-  PetscCall(PetscMalloc1(PetscMax(1, ncomp * ldt), &partial));
+  if (tree->len != len) {
+    PetscCall(PetscFree(R->partial));
+    PetscCall(PetscMalloc1(PetscMax(1, len), &R->partial));
+  }
+  PetscCall(TreeReset(tree, R->nleaves, len));
   PetscCall(PackLocal(R, xs, qs, R->buf[0]));
   for (PetscMPIInt step = 0; step < R->size; step++) {
     MPI_Request req[2];
     const PetscBool more = (PetscBool)(step + 1 < R->size);
 
     if (more) PetscCall(ShiftStart(R, R->buf[cur], R->buf[1 - cur], req));
-    PetscCall(BlockSum(R, k, &tree, nt, ldt, xt, R->buf[cur], partial, (PetscBool)(pot != NULL), &done));
+    PetscCall(BlockSum(R, k, tree, nt, ldt, xt, R->buf[cur], R->partial, (PetscBool)(pot != NULL), &done));
     if (more) PetscCall(ShiftFinish(R, req));
     cur = 1 - cur;
   }
-  if (!done) PetscCall(PetscArrayzero(partial, ncomp * ldt)); /* no sources at all */
-  PetscCall(PetscArraycpy(grad, partial, R->dim * ldt));
-  if (pot) PetscCall(PetscArraycpy(pot, partial + R->dim * ldt, ldt));
-  PetscCall(PetscFree(partial));
-  PetscCall(TreeDestroy(&tree));
+  if (!done) PetscCall(PetscArrayzero(R->partial, len)); /* no sources at all */
+  PetscCall(PetscArraycpy(grad, R->partial, R->dim * ldt));
+  if (pot) PetscCall(PetscArraycpy(pot, R->partial + R->dim * ldt, ldt));
   {
     PetscReal flops;
 

@@ -117,12 +117,7 @@ static PetscErrorCode Record(void *ctx, PetscReal t)
   PetscFunctionBeginUser;
   PetscCall(KfPdeDiagnostics(r->pde, t, r->rho, &dg));
   PetscCall(TSGetStepNumber(r->st.ts, &step));
-  if (!(isfinite(dg.energy) && isfinite(dg.rho_max) && isfinite(dg.dissipation))) {
-    char hint[160];
-
-    PetscCall(KfStepperHint(&r->st, hint, sizeof(hint)));
-    SETERRQ(r->comm, KF_ERR_NONFINITE, "non-finite density at t = %s (step %" PetscInt_FMT "): %s", KF_NUM(t), step, hint);
-  }
+  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.energy) && isfinite(dg.rho_max) && isfinite(dg.dissipation)), t, "density"));
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
@@ -215,6 +210,19 @@ static PetscErrorCode RunBody(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  After a failed run. Input and non-finite errors are collective, so the partial file is removed
+  collectively; any other error may be local to one rank and must not wait for the others: it is
+  returned as is (main() calls MPI_Abort), leaving only a PATH.part marked incomplete.
+*/
+static PetscErrorCode DiscardOutput(PetscErrorCode ierr, KfIO *io)
+{
+  PetscFunctionBeginUser;
+  if (KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
+  if (*io) PetscCall(KfIOClose(io, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfRunPde(MPI_Comm comm, const KfParams *p)
 {
   RunCtx         r;
@@ -226,10 +234,7 @@ PetscErrorCode KfRunPde(MPI_Comm comm, const KfParams *p)
   r.p    = p;
   PetscCall(PetscTime(&r.t_start));
   ierr = RunBody(&r);
-  /* Input and non-finite errors are collective, so the partial file can be removed collectively; any
-     other error may be local to one rank and ends in MPI_Abort, leaving only a PATH.part marked incomplete. */
-  if (ierr && KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
-  if (ierr && r.io) PetscCall(KfIOClose(&r.io, PETSC_FALSE));
+  if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
   PetscCall(TSDestroy(&r.st.ts));
   PetscCall(KfPdeDestroy(&r.pde));
   PetscCall(VecDestroy(&r.rho));
@@ -284,12 +289,7 @@ static PetscErrorCode PRecord(void *ctx, PetscReal t)
   PetscCall(KfParticlesGetState(r->P, &X));
   PetscCall(KfParticlesDiagnostics(r->P, t, X, &dg));
   PetscCall(TSGetStepNumber(r->st.ts, &step));
-  if (!(isfinite(dg.energy) && isfinite(dg.mean_v2) && isfinite(dg.centroid[0]))) {
-    char hint[160];
-
-    PetscCall(KfStepperHint(&r->st, hint, sizeof(hint)));
-    SETERRQ(r->comm, KF_ERR_NONFINITE, "non-finite particle positions at t = %s (step %" PetscInt_FMT "): %s", KF_NUM(t), step, hint);
-  }
+  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.energy) && isfinite(dg.mean_v2) && isfinite(dg.centroid[0])), t, "particle positions"));
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
@@ -376,8 +376,7 @@ PetscErrorCode KfRunParticles(MPI_Comm comm, const KfParams *p)
   r.p    = p;
   PetscCall(PetscTime(&r.t_start));
   ierr = PRunBody(&r);
-  if (ierr && KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
-  if (ierr && r.io) PetscCall(KfIOClose(&r.io, PETSC_FALSE));
+  if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
   PetscCall(KfStepperDestroy(&r.st));
   PetscCall(KfParticlesDestroy(&r.P));
   PetscCall(PetscFree(r.rows));

@@ -56,7 +56,7 @@ PetscErrorCode KfStepperCreate(MPI_Comm comm, TSRHSFunction rhs, void *ctx, Pets
 }
 
 /* What to try when the state blows up: depends on whether the step is fixed or adaptive. */
-PetscErrorCode KfStepperHint(KfStepper *st, char hint[], size_t len)
+static PetscErrorCode StepperHint(KfStepper *st, char hint[], size_t len)
 {
   TSAdapt   adapt;
   PetscBool fixed;
@@ -133,7 +133,7 @@ PetscErrorCode KfStepperRun(KfStepper *st, Vec U, KfRecordFn record, void *ctx)
     if (reason < 0) {
       char hint[160];
 
-      PetscCall(KfStepperHint(st, hint, sizeof(hint)));
+      PetscCall(StepperHint(st, hint, sizeof(hint)));
       SETERRQ(st->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %s (%s): %s", KF_NUM(t), TSConvergedReasons[reason], hint);
     }
     if (PetscAbsReal(t - next) <= 1e-9 * PetscMax(dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
@@ -148,6 +148,18 @@ PetscErrorCode KfStepperRun(KfStepper *st, Vec U, KfRecordFn record, void *ctx)
     if (last) break;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfStepperCheckFinite(KfStepper *st, PetscBool finite, PetscReal t, const char what[])
+{
+  PetscInt step;
+  char     hint[160];
+
+  PetscFunctionBeginUser;
+  if (finite) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TSGetStepNumber(st->ts, &step));
+  PetscCall(StepperHint(st, hint, sizeof(hint)));
+  SETERRQ(st->comm, KF_ERR_NONFINITE, "non-finite %s at t = %s (step %" PetscInt_FMT "): %s", what, KF_NUM(t), step, hint);
 }
 
 PetscErrorCode KfStepperDestroy(KfStepper *st)

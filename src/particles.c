@@ -47,20 +47,27 @@ static PetscErrorCode SplitFileSpec(const char opt[], const char spec[], char pa
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The particle-mode options; -help lists them through the same calls. */
+static PetscErrorCode ParticleOptions(MPI_Comm comm, PetscReal *n, PetscInt *pinit, char samples[], size_t len, PetscInt *leaf)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "Particle mode", "kmdflow");
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-particles", "Number of particles N (>= 1)", *n, 1, 1e15, PETSC_FALSE, n, NULL));
+  PetscCheck(*n == PetscFloorReal(*n), comm, KF_ERR_INPUT, "-particles %s: expected an integer >= 1", KF_NUM(*n));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-particle_init", "How particles are drawn from -init: iid (counter-based, keyed by seed and id) or lattice (equispaced, N = m^d)", KfParticleInits, *pinit, pinit));
+  PetscCall(PetscOptionsString("-target_samples", "Target nu as M samples: file:PATH:DATASET with an M x d float64 array (they join the ring as charges -1/M)", "kmdflow", samples, samples, len, NULL));
+  PetscCall(KfOptionsInt(PetscOptionsObject, "-ring_leaf", "Particles per leaf of the reproducible summation tree (0: chosen from N only)", *leaf, 0, 1 << 24, leaf, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode ReadOptions(KfParticles P)
 {
   PetscInt  pinit = KF_PINIT_IID, leaf = 0;
   PetscReal n     = 1000;
-  PetscBool set;
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(P->comm, NULL, "Particle mode", "kmdflow");
-  PetscCall(KfOptionsReal(PetscOptionsObject, "-particles", "Number of particles N (>= 1)", n, 1, 1e15, PETSC_FALSE, &n, NULL));
-  PetscCheck(n == PetscFloorReal(n), P->comm, KF_ERR_INPUT, "-particles %s: expected an integer >= 1", KF_NUM(n));
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-particle_init", "How particles are drawn from -init: iid (counter-based, keyed by seed and id) or lattice (equispaced, N = m^d)", KfParticleInits, KF_PINIT_IID, &pinit));
-  PetscCall(PetscOptionsString("-target_samples", "Target nu as M samples: file:PATH:DATASET with an M x d float64 array (they join the ring as charges -1/M)", "kmdflow", "", P->samples, sizeof(P->samples), &set));
-  PetscCall(KfOptionsInt(PetscOptionsObject, "-ring_leaf", "Particles per leaf of the reproducible summation tree (0: chosen from N only)", 0, 0, 1 << 24, &leaf, NULL));
-  PetscOptionsEnd();
+  PetscCall(ParticleOptions(P->comm, &n, &pinit, P->samples, sizeof(P->samples), &leaf));
   P->N     = (PetscInt64)n;
   P->pinit = (KfParticleInit)pinit;
   PetscCall(KfRingCreate(P->comm, P->dim, P->N, leaf, &P->ring));
@@ -180,7 +187,7 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   PetscCall(KfKernelGetDomain(P->kernel, &P->domain));
   PetscCall(KfKernelSelfValue(P->kernel, &P->k0, &P->k0_finite));
   PetscCall(ReadOptions(P));
-  PetscCheck(P->domain == KF_DOMAIN_FREE || !strcmp(p->target, "uniform") , comm, KF_ERR_INPUT, "-target %s: particle mode on the torus supports -target uniform and -target_samples so far", p->target);
+  PetscCheck(P->domain == KF_DOMAIN_FREE || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s: particle mode on the torus supports -target uniform and -target_samples so far", p->target);
   P->ldt = PetscMax(KF_KERNEL_WIDTH, (P->nlocal + KF_KERNEL_WIDTH - 1) / KF_KERNEL_WIDTH * KF_KERNEL_WIDTH);
   PetscCall(PetscCalloc5(P->dim * P->ldt, &P->xt, P->dim * PetscMax(1, P->nlocal), &P->xs, PetscMax(1, P->nlocal), &P->qs, P->dim * P->ldt, &P->grad, P->ldt, &P->pot));
   for (PetscInt i = 0; i < P->nlocal; i++) P->qs[i] = 1.0 / (PetscReal)P->N;
@@ -310,7 +317,7 @@ PetscErrorCode KfParticlesDescribe(KfParticles P, char buf[], size_t len)
 
   PetscFunctionBeginUser;
   PetscCall(KfKernelDescribe(P->kernel, kd, sizeof(kd)));
-  PetscCall(PetscSNPrintf(buf, len, "N = %" PetscInt64_FMT " particles (%s), kernel %s, target %s%s%s", P->N, P->p->init, kd, P->sring ? "samples " : P->domain == KF_DOMAIN_TORUS ? "uniform" : "none (nu = 0)", P->sring ? P->samples : "", ""));
+  PetscCall(PetscSNPrintf(buf, len, "N = %" PetscInt64_FMT " particles (%s), kernel %s, target %s%s", P->N, P->p->init, kd, P->sring ? "samples " : P->domain == KF_DOMAIN_TORUS ? "uniform" : "none (nu = 0)", P->sring ? P->samples : ""));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -318,15 +325,10 @@ PetscErrorCode KfParticlesHelp(MPI_Comm comm, const KfParams *p)
 {
   PetscInt  pinit = KF_PINIT_IID, leaf = 0;
   PetscReal n     = 1000;
-  char      samples[KF_SPEC_LEN];
+  char      samples[KF_SPEC_LEN] = "";
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(comm, NULL, "Particle mode", "kmdflow");
-  PetscCall(KfOptionsReal(PetscOptionsObject, "-particles", "Number of particles N (>= 1)", n, 1, 1e15, PETSC_FALSE, &n, NULL));
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-particle_init", "How particles are drawn from -init: iid (counter-based, keyed by seed and id) or lattice (equispaced, N = m^d)", KfParticleInits, KF_PINIT_IID, &pinit));
-  PetscCall(PetscOptionsString("-target_samples", "Target nu as M samples: file:PATH:DATASET with an M x d float64 array", "kmdflow", "", samples, sizeof(samples), NULL));
-  PetscCall(KfOptionsInt(PetscOptionsObject, "-ring_leaf", "Particles per leaf of the reproducible summation tree (0: chosen from N only)", 0, 0, 1 << 24, &leaf, NULL));
-  PetscOptionsEnd();
+  PetscCall(ParticleOptions(comm, &n, &pinit, samples, sizeof(samples), &leaf));
   PetscCall(KfKernelHelp(comm, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -7,6 +7,7 @@
 #include "kf_density.h"
 #include "kf_log.h"
 #include "kf_rng.h"
+#include "kf_test.h"
 
 #define TOL_MEAN 1e-14 /* mass 1 after normalisation */
 
@@ -16,67 +17,7 @@ typedef struct {
   PetscReal L;
 } Grid;
 
-typedef struct {
-  PetscReal err;
-  char      where[200];
-} Err;
-
-static PetscInt nfail = 0, nchecks = 0;
-static char     label[96];
-
-static void ErrReset(Err *e)
-{
-  e->err      = 0;
-  e->where[0] = 0;
-}
-
-/* NaN must count as a failure, so it becomes an infinite error (NaN compares false). */
-static PetscErrorCode ErrUpdate(Err *e, PetscReal err, const char where[])
-{
-  PetscFunctionBeginUser;
-  if (err != err) err = PETSC_INFINITY;
-  if (err > e->err || (err == e->err && !e->where[0])) {
-    e->err = err;
-    PetscCall(PetscStrncpy(e->where, where, sizeof(e->where)));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Collective: one ok/FAIL line; the FAIL line comes from the rank that saw the worst value. */
-static PetscErrorCode Check(const char what[], const Err *e, PetscReal tol)
-{
-  struct {
-    double v;
-    int    r;
-  } loc, glob;
-  PetscMPIInt rank;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  loc.v = (double)e->err;
-  loc.r = rank;
-  PetscCallMPI(MPI_Allreduce(&loc, &glob, 1, MPI_DOUBLE_INT, MPI_MAXLOC, PETSC_COMM_WORLD));
-  nchecks++;
-  if (glob.v <= tol) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "ok    %-34s %-48s max %.2e (tol %.0e)\n", label, what, glob.v, (double)tol));
-  } else {
-    nfail++;
-    if (rank == glob.r) PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL  %-34s %-48s max %.3e > tol %.0e on rank %d: %s\n", label, what, glob.v, (double)tol, rank, e->where));
-  }
-  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD)); /* keeps a FAIL line next to its check in the merged output */
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode CheckValue(const char what[], PetscReal err, PetscReal tol, const char where[])
-{
-  Err e;
-
-  PetscFunctionBeginUser;
-  ErrReset(&e);
-  PetscCall(ErrUpdate(&e, err, where));
-  PetscCall(Check(what, &e, tol));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+static char label[96];
 
 /* ------------------------------------------------------------------------------------------------ RNG */
 
@@ -120,22 +61,22 @@ static PetscErrorCode TestRng(void)
   PetscCallMPI(MPI_Allreduce(bins, gbins, 16, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
 
   PetscCall(PetscSNPrintf(where, sizeof(where), "%.0f draws outside [0,1), min %.17g, max %.17g", (double)glob[5], (double)glo, (double)ghi));
-  PetscCall(CheckValue("KfRngUniform in [0, 1)", (glob[5] > 0 || glo < 0 || ghi >= 1) ? 1 : 0, 0, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "KfRngUniform in [0, 1)", (glob[5] > 0 || glo < 0 || ghi >= 1) ? 1 : 0, 0, where));
   mean = glob[0] / RNG_DRAWS;
   PetscCall(PetscSNPrintf(where, sizeof(where), "mean %.6f", (double)mean));
-  PetscCall(CheckValue("mean of 1e6 draws = 0.5 +- 0.002", PetscAbsReal(mean - 0.5), 0.002, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "mean of 1e6 draws = 0.5 +- 0.002", PetscAbsReal(mean - 0.5), 0.002, where));
   var = glob[1] / RNG_DRAWS - mean * mean;
   PetscCall(PetscSNPrintf(where, sizeof(where), "variance %.6f", (double)var));
-  PetscCall(CheckValue("variance = 1/12 +- 0.001", PetscAbsReal(var - 1.0 / 12), 0.001, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "variance = 1/12 +- 0.001", PetscAbsReal(var - 1.0 / 12), 0.001, where));
   for (int b = 0; b < 16; b++) chi2 += PetscSqr(gbins[b] - RNG_DRAWS / 16.0) / (RNG_DRAWS / 16.0);
   PetscCall(PetscSNPrintf(where, sizeof(where), "chi^2 = %.2f with 15 degrees of freedom", (double)chi2));
-  PetscCall(CheckValue("16-bin chi^2 (15 dof) < 50", chi2, 50, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "16-bin chi^2 (15 dof) < 50", chi2, 50, where));
   /* Correlations of neighbouring counters, streams and seeds: the generator promises independence. */
   corr_lag    = glob[2] / RNG_DRAWS * 12;
   corr_stream = glob[3] / RNG_DRAWS * 12;
   corr_seed   = glob[4] / RNG_DRAWS * 12;
   PetscCall(PetscSNPrintf(where, sizeof(where), "correlations: counter+1 %.5f, stream+1 %.5f, seed+1 %.5f", (double)corr_lag, (double)corr_stream, (double)corr_seed));
-  PetscCall(CheckValue("|corr| of neighbour counter/stream/seed < 0.007", PetscMax(PetscAbsReal(corr_lag), PetscMax(PetscAbsReal(corr_stream), PetscAbsReal(corr_seed))), 0.007, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "|corr| of neighbour counter/stream/seed < 0.007", PetscMax(PetscAbsReal(corr_lag), PetscMax(PetscAbsReal(corr_stream), PetscAbsReal(corr_seed))), 0.007, where));
 
   /* Reproducible: a pure function of (seed, stream, counter), the same on every rank and every call. */
   for (int i = 0; i < 8; i++) bits[i] = KfRngBits((uint64_t)i, 2 * (uint64_t)i + 1, 1000 + (uint64_t)i);
@@ -145,17 +86,17 @@ static PetscErrorCode TestRng(void)
     PetscBool same = PETSC_TRUE;
 
     for (int i = 0; i < 8; i++) same = (PetscBool)(same && bmin[i] == bmax[i] && bits[i] == KfRngBits((uint64_t)i, 2 * (uint64_t)i + 1, 1000 + (uint64_t)i));
-    PetscCall(CheckValue("KfRngBits same on every rank and call", same ? 0 : 1, 0, "a value differs between ranks or calls"));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "KfRngBits same on every rank and call", same ? 0 : 1, 0, "a value differs between ranks or calls"));
   }
   /* The uniform is the top 53 bits, so it is determined by KfRngBits too. */
-  PetscCall(CheckValue("KfRngUniform == top 53 bits of KfRngBits", KfRngUniform(7, 8, 9) == (double)(KfRngBits(7, 8, 9) >> 11) * 0x1.0p-53 ? 0 : 1, 0, "mismatch"));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "KfRngUniform == top 53 bits of KfRngBits", KfRngUniform(7, 8, 9) == (double)(KfRngBits(7, 8, 9) >> 11) * 0x1.0p-53 ? 0 : 1, 0, "mismatch"));
   /* Changing any one of seed, stream, counter changes the value (also at 0, where a weak mix would not). */
   {
     const uint64_t base = KfRngBits(0, 0, 0);
 
     distinct = (PetscBool)(base != KfRngBits(1, 0, 0) && base != KfRngBits(0, 1, 0) && base != KfRngBits(0, 0, 1) && KfRngBits(1, 0, 0) != KfRngBits(0, 1, 0) && KfRngBits(0, 1, 0) != KfRngBits(0, 0, 1) &&
                            KfRngBits(1, 0, 0) != KfRngBits(0, 0, 1));
-    PetscCall(CheckValue("seed, stream, counter each change the value", distinct ? 0 : 1, 0, "two argument triples give the same bits"));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "seed, stream, counter each change the value", distinct ? 0 : 1, 0, "two argument triples give the same bits"));
   }
   /*
     Golden values (checked against an independent Python transcription of rng.c's SplitMix64
@@ -167,7 +108,7 @@ static PetscErrorCode TestRng(void)
     const uint64_t got[3]  = {KfRngBits(1, 1, 0), KfRngBits(1, 2, 12345), KfRngBits(987654321, 7, 1ULL << 40)};
 
     PetscCall(PetscSNPrintf(where, sizeof(where), "got 0x%016llx 0x%016llx 0x%016llx", (unsigned long long)got[0], (unsigned long long)got[1], (unsigned long long)got[2]));
-    PetscCall(CheckValue("golden values of KfRngBits", (got[0] == want[0] && got[1] == want[1] && got[2] == want[2]) ? 0 : 1, 0, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "golden values of KfRngBits", (got[0] == want[0] && got[1] == want[1] && got[2] == want[2]) ? 0 : 1, 0, where));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -230,14 +171,14 @@ static PetscErrorCode CheckCommon(KfSpectral sp, KfSpectral sps, const KfParams 
   const PetscScalar      *a, *b;
   Vec                     full;
   PetscReal               loc[2] = {0, 0}, glob[2], mn = PETSC_MAX_REAL, mx = -PETSC_MAX_REAL;
-  Err                     e;
+  KfTestErr               e;
   char                    where[200];
 
   PetscFunctionBeginUser;
   PetscCall(KfSpectralGetLayout(sp, &lay));
   PetscCall(KfDensityFill(sp, p, role, spec, rho));
   PetscCall(VecGetArrayRead(rho, &a));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i = 0; i < lay->nlocal; i++) {
     if (!PetscIsInfOrNanReal(a[i])) {
       loc[0] += a[i];
@@ -249,15 +190,15 @@ static PetscErrorCode CheckCommon(KfSpectral sp, KfSpectral sps, const KfParams 
   PetscCallMPI(MPI_Allreduce(&mn, gmin, 1, MPIU_REAL, MPI_MIN, PETSC_COMM_WORLD));
   PetscCallMPI(MPI_Allreduce(&mx, gmax, 1, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
   PetscCall(PetscSNPrintf(where, sizeof(where), "%.0f non-finite values, min %.17g", (double)glob[1], (double)*gmin));
-  PetscCall(CheckValue("finite and > 0", (glob[1] > 0 || !(*gmin > 0)) ? 1 : 0, 0, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "finite and > 0", (glob[1] > 0 || !(*gmin > 0)) ? 1 : 0, 0, where));
   PetscCall(PetscSNPrintf(where, sizeof(where), "mean %.17g", (double)(glob[0] / lay->ntotal)));
-  PetscCall(CheckValue("mean (mass w.r.t. m_L) = 1", PetscAbsReal(glob[0] / (PetscReal)lay->ntotal - 1), TOL_MEAN, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "mean (mass w.r.t. m_L) = 1", PetscAbsReal(glob[0] / (PetscReal)lay->ntotal - 1), TOL_MEAN, where));
 
   /* Decomposition independence: compare with the serial field at the same global points. */
   PetscCall(KfSpectralCreateVec(sps, &full));
   PetscCall(KfDensityFill(sps, p, role, spec, full));
   PetscCall(VecGetArrayRead(full, &b));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i = 0; i < lay->nlocal; i++) {
     PetscInt  g[KF_MAX_DIM];
     PetscReal x[KF_MAX_DIM], want;
@@ -265,9 +206,9 @@ static PetscErrorCode CheckCommon(KfSpectral sp, KfSpectral sps, const KfParams 
     LocalPoint(lay, p->L, i, g, x);
     want = b[(g[0] * lay->n[1] + g[1]) * lay->n[2] + g[2]];
     PetscCall(PetscSNPrintf(where, sizeof(where), "point (%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT "): %.17g here, %.17g serial", g[0], g[1], g[2], (double)a[i], (double)want));
-    PetscCall(ErrUpdate(&e, PetscAbsReal(a[i] - want) / PetscMax(1, PetscAbsReal(want)), where));
+    PetscCall(KfTestErrUpdate(&e, PetscAbsReal(a[i] - want) / PetscMax(1, PetscAbsReal(want)), where));
   }
-  PetscCall(Check("same field as a serial fill (rel)", &e, 1e-13));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "same field as a serial fill (rel)", &e, 1e-13));
   PetscCall(VecRestoreArrayRead(full, &b));
   PetscCall(VecDestroy(&full));
   PetscCall(VecRestoreArrayRead(rho, &a));
@@ -280,7 +221,7 @@ static PetscErrorCode TestUniform(KfSpectral sp, KfSpectral sps, const KfParams 
 
   PetscFunctionBeginUser;
   PetscCall(CheckCommon(sp, sps, p, "init", "uniform", rho, &mn, &mx));
-  PetscCall(CheckValue("uniform == 1", PetscMax(PetscAbsReal(mn - 1), PetscAbsReal(mx - 1)), 1e-15, "min/max"));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "uniform == 1", PetscMax(PetscAbsReal(mn - 1), PetscAbsReal(mx - 1)), 1e-15, "min/max"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -296,20 +237,20 @@ static PetscErrorCode TestCos(KfSpectral sp, KfSpectral sps, const KfParams *p, 
   char                    where[200], what[64];
   KfComplex              *hat;
   const PetscScalar      *a;
-  Err                     e;
+  KfTestErr               e;
 
   PetscFunctionBeginUser;
   PetscCall(KfSpectralGetLayout(sp, &lay));
   PetscCall(CheckCommon(sp, sps, p, "init", "cos", rho, &mn, &mx));
   PetscCall(PetscSNPrintf(where, sizeof(where), "min %.17g, max %.17g", (double)mn, (double)mx));
   PetscCall(PetscSNPrintf(what, sizeof(what), "1 - amp <= cos <= 1 + amp (amp %g)", (double)amp));
-  PetscCall(CheckValue(what, PetscMax(0, PetscMax((1 - amp) - mn, mx - (1 + amp))), 1e-14, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, what, PetscMax(0, PetscMax((1 - amp) - mn, mx - (1 + amp))), 1e-14, where));
 
   PetscCall(KfSpectralAllocModes(sp, &hat));
   PetscCall(VecGetArrayRead(rho, &a));
   PetscCall(KfSpectralForward(sp, a, hat));
   PetscCall(VecRestoreArrayRead(rho, &a));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i0 = 0, m = 0; i0 < lay->kcount[0]; i0++)
     for (PetscInt i1 = 0; i1 < lay->kcount[1]; i1++)
       for (PetscInt i2 = 0; i2 < lay->kcount[2]; i2++, m++) {
@@ -326,10 +267,10 @@ static PetscErrorCode TestCos(KfSpectral sp, KfSpectral sps, const KfParams *p, 
         allowed = (PetscBool)(nonzero == 0 || (nonzero == 1 && kmaxabs <= modes) || diag);
         if (!allowed) {
           PetscCall(PetscSNPrintf(where, sizeof(where), "k = (%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ") |hat| = %.3e", k[0], k[1], k[2], cabs(hat[m])));
-          PetscCall(ErrUpdate(&e, cabs(hat[m]), where));
+          PetscCall(KfTestErrUpdate(&e, cabs(hat[m]), where));
         }
       }
-  PetscCall(Check("cos: no modes off the axes and diagonal", &e, 1e-14));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "cos: no modes off the axes and diagonal", &e, 1e-14));
   PetscCall(KfSpectralFreeModes(&hat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -360,7 +301,7 @@ static PetscErrorCode TestGaussians(KfSpectral sp, KfSpectral sps, const KfParam
   const KfSpectralLayout *lay;
   PetscReal               mn, mx, wsum = 0, loc = 0, refmean, *ref;
   const PetscScalar      *a;
-  Err                     e;
+  KfTestErr               e;
   char                    where[200];
 
   PetscFunctionBeginUser;
@@ -385,20 +326,20 @@ static PetscErrorCode TestGaussians(KfSpectral sp, KfSpectral sps, const KfParam
   PetscCallMPI(MPI_Allreduce(&loc, &refmean, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
   refmean /= (PetscReal)lay->ntotal;
   PetscCall(VecGetArrayRead(rho, &a));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i = 0; i < lay->nlocal; i++) {
     PetscInt  gi[KF_MAX_DIM];
     PetscReal x[KF_MAX_DIM], want = ref[i] / refmean;
 
     LocalPoint(lay, p->L, i, gi, x);
     PetscCall(PetscSNPrintf(where, sizeof(where), "point (%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT "): %.17g, reference %.17g", gi[0], gi[1], gi[2], (double)a[i], (double)want));
-    PetscCall(ErrUpdate(&e, PetscAbsReal(a[i] - want) / want, where));
+    PetscCall(KfTestErrUpdate(&e, PetscAbsReal(a[i] - want) / want, where));
   }
   PetscCall(VecRestoreArrayRead(rho, &a));
   PetscCall(PetscFree(ref));
-  PetscCall(Check("gaussians == periodised mixture of mass 1 (rel)", &e, 1e-12));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "gaussians == periodised mixture of mass 1 (rel)", &e, 1e-12));
   PetscCall(PetscSNPrintf(where, sizeof(where), "min %.17g", (double)mn));
-  PetscCall(CheckValue("gaussians >= floor / (grid mean of the mixture)", PetscMax(0, floor / refmean - mn), 1e-14, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "gaussians >= floor / (grid mean of the mixture)", PetscMax(0, floor / refmean - mn), 1e-14, where));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -413,21 +354,21 @@ static PetscErrorCode TestPowerlaw(KfSpectral sp, KfSpectral sps, const KfParams
   PetscInt                inband = 0, ginband, ninband_want = 1;
   KfComplex              *hat;
   const PetscScalar      *a;
-  Err                     eout, e0;
+  KfTestErr               eout, e0;
   char                    where[200], what[80];
 
   PetscFunctionBeginUser;
   PetscCall(KfSpectralGetLayout(sp, &lay));
   PetscCall(CheckCommon(sp, sps, p, role, "powerlaw", rho, &mn, &mx));
   PetscCall(PetscSNPrintf(where, sizeof(where), "min %.17g max %.17g", (double)mn, (double)mx));
-  PetscCall(CheckValue("powerlaw: max |rho - 1| = amp", PetscAbsReal(PetscMax(1 - mn, mx - 1) - amp), 1e-13, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "powerlaw: max |rho - 1| = amp", PetscAbsReal(PetscMax(1 - mn, mx - 1) - amp), 1e-13, where));
 
   PetscCall(KfSpectralAllocModes(sp, &hat));
   PetscCall(VecGetArrayRead(rho, &a));
   PetscCall(KfSpectralForward(sp, a, hat));
   PetscCall(VecRestoreArrayRead(rho, &a));
-  ErrReset(&eout);
-  ErrReset(&e0);
+  KfTestErrReset(&eout);
+  KfTestErrReset(&e0);
   for (PetscInt i0 = 0, m = 0; i0 < lay->kcount[0]; i0++)
     for (PetscInt i1 = 0; i1 < lay->kcount[1]; i1++)
       for (PetscInt i2 = 0; i2 < lay->kcount[2]; i2++, m++) {
@@ -440,7 +381,7 @@ static PetscErrorCode TestPowerlaw(KfSpectral sp, KfSpectral sps, const KfParams
           k2 += (PetscReal)(k[j] * k[j]);
         }
         PetscCall(PetscSNPrintf(where, sizeof(where), "k = (%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ") hat = %.17g%+.17gi", k[0], k[1], k[2], creal(hat[m]), cimag(hat[m])));
-        if (kinf == 0) PetscCall(ErrUpdate(&e0, cabs(hat[m] - 1), where));
+        if (kinf == 0) PetscCall(KfTestErrUpdate(&e0, cabs(hat[m] - 1), where));
         else if (kinf <= kmax) {
           const PetscReal r = cabs(hat[m]) * PetscPowReal(k2, pexp / 2);
 
@@ -448,7 +389,7 @@ static PetscErrorCode TestPowerlaw(KfSpectral sp, KfSpectral sps, const KfParams
           rmax = PetscMax(rmax, r);
           /* Weighted so the count is over Z^d, comparable with the band's size. */
           inband += (PetscInt)KfModeWeight(lay, p->dim == 1 ? 0 : lay->kstart[p->dim - 1] + (p->dim == 2 ? i1 : i2));
-        } else PetscCall(ErrUpdate(&eout, cabs(hat[m]), where));
+        } else PetscCall(KfTestErrUpdate(&eout, cabs(hat[m]), where));
       }
   PetscCall(KfSpectralFreeModes(&hat));
   PetscCallMPI(MPI_Allreduce(&rmin, &grmin, 1, MPIU_REAL, MPI_MIN, PETSC_COMM_WORLD));
@@ -456,11 +397,11 @@ static PetscErrorCode TestPowerlaw(KfSpectral sp, KfSpectral sps, const KfParams
   PetscCallMPI(MPI_Allreduce(&inband, &ginband, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
   for (PetscInt j = 0; j < p->dim; j++) ninband_want *= 2 * kmax + 1;
   ninband_want -= 1;
-  PetscCall(Check("powerlaw: rho^(0) = 1", &e0, 1e-14));
-  PetscCall(Check("powerlaw: no modes outside 0 < |k|_inf <= kmax", &eout, 1e-14));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "powerlaw: rho^(0) = 1", &e0, 1e-14));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "powerlaw: no modes outside 0 < |k|_inf <= kmax", &eout, 1e-14));
   PetscCall(PetscSNPrintf(where, sizeof(where), "|rho^(k)| |k|^p in [%.17g, %.17g] over %" PetscInt_FMT " modes (want %" PetscInt_FMT ")", (double)grmin, (double)grmax, ginband, ninband_want));
   PetscCall(PetscSNPrintf(what, sizeof(what), "powerlaw: |rho^(k)| ~ |k|^-%g in band (spread)", (double)pexp));
-  PetscCall(CheckValue(what, (ginband == ninband_want && grmax > 0) ? (grmax - grmin) / grmax : PETSC_INFINITY, 1e-10, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, what, (ginband == ninband_want && grmax > 0) ? (grmax - grmin) / grmax : PETSC_INFINITY, 1e-10, where));
 
   /* A decomposition-independent checksum, for comparing logs of different rank counts by eye. */
   PetscCall(VecGetArrayRead(rho, &a));
@@ -495,7 +436,7 @@ static PetscErrorCode TestPowerlawStreams(KfSpectral sp, const KfParams *p)
   PetscCall(VecAXPY(v[2], -1, v[0]));
   PetscCall(VecNorm(v[1], NORM_INFINITY, &d1));
   PetscCall(VecNorm(v[2], NORM_INFINITY, &d2));
-  PetscCall(CheckValue("powerlaw: init != target, seed matters", (d1 > 1e-3 && d2 > 1e-3) ? 0 : 1, 0, "a field did not change"));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "powerlaw: init != target, seed matters", (d1 > 1e-3 && d2 > 1e-3) ? 0 : 1, 0, "a field did not change"));
   for (int i = 0; i < 3; i++) PetscCall(VecDestroy(&v[i]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -630,7 +571,7 @@ static PetscErrorCode RunAll(void)
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "test_density on %d rank%s\n", size, size > 1 ? "s" : ""));
   PetscCall(TestRng());
   for (size_t i = 0; i < sizeof(grids) / sizeof(grids[0]); i++) PetscCall(RunGrid(&grids[i]));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " checks failed\n", nfail ? "FAILED" : "PASSED", nfail, nchecks));
+  PetscCall(KfTestSummary(PETSC_COMM_WORLD));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -645,7 +586,7 @@ int main(int argc, char **argv)
   if (!ierr) ierr = KfSpectralInitialize();
   if (!ierr) ierr = RunAll();
   (void)KfSpectralFinalize();
-  failed = nfail; /* counted only for collectively seen failures, so every rank agrees */
+  failed = KfTestFailures(); /* counted only for collectively seen failures, so every rank agrees */
   if (PetscFinalize() || ierr) return 1;
   return failed ? 1 : 0;
 }

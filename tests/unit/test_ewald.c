@@ -27,6 +27,7 @@
 #include <gsl/gsl_sf_zeta.h>
 #include "kf_ewald.h"
 #include "kf_rng.h"
+#include "kf_test.h"
 
 #define TOL_G2 1e-12     /* math spec G2: Ewald against the references, relative */
 #define TOL_EWALD 1e-13  /* the tolerance the objects are made with (the default of the solver) */
@@ -37,67 +38,7 @@
 
 #define CATALAN 0.91596559417721901505460351493238411 /* Dirichlet beta(2) */
 
-static PetscInt nfail = 0, nchecks = 0;
-static char     label[64];
-
-typedef struct {
-  PetscReal err;
-  char      where[200];
-} Err;
-
-static void ErrReset(Err *e)
-{
-  e->err      = 0;
-  e->where[0] = 0;
-}
-
-/* NaN must count as a failure, so it becomes an infinite error (NaN compares false). */
-static PetscErrorCode ErrUpdate(Err *e, PetscReal err, const char where[])
-{
-  PetscFunctionBeginUser;
-  if (err != err) err = PETSC_INFINITY;
-  if (err > e->err || (err == e->err && !e->where[0])) {
-    e->err = err;
-    PetscCall(PetscStrncpy(e->where, where, sizeof(e->where)));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Collective: one ok/FAIL line; the FAIL line comes from the rank that saw the worst value. */
-static PetscErrorCode Check(const char what[], const Err *e, PetscReal tol)
-{
-  struct {
-    double v;
-    int    r;
-  } loc, glob;
-  PetscMPIInt rank;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  loc.v = (double)e->err;
-  loc.r = rank;
-  PetscCallMPI(MPI_Allreduce(&loc, &glob, 1, MPI_DOUBLE_INT, MPI_MAXLOC, PETSC_COMM_WORLD));
-  nchecks++;
-  if (glob.v <= tol) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "ok    %-22s %-52s max %.2e (tol %.0e)\n", label, what, glob.v, (double)tol));
-  } else {
-    nfail++;
-    if (rank == glob.r) PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL  %-22s %-52s max %.3e > tol %.0e on rank %d: %s\n", label, what, glob.v, (double)tol, rank, e->where));
-  }
-  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD)); /* keeps a FAIL line next to its check in the merged output */
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode CheckValue(const char what[], PetscReal err, PetscReal tol, const char where[])
-{
-  Err e;
-
-  PetscFunctionBeginUser;
-  ErrReset(&e);
-  PetscCall(ErrUpdate(&e, err, where));
-  PetscCall(Check(what, &e, tol));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+static char label[64];
 
 static PetscErrorCode SetLabel(PetscInt d, PetscReal s, PetscReal L)
 {
@@ -397,37 +338,37 @@ static PetscErrorCode TestExpInt(void)
   /* clang-format on */
   const double ps[] = {-1.45, -1, -0.7, -0.5, -0.2, 0, 1e-9, 0.25, 0.5, 0.75, 1 - 1e-9, 1, 1 + 1e-9, 1.25, 1.5, 2, 2.5, 3, 3.7, 6, 12.5};
   const double zs[] = {1e-9, 1e-4, 0.01, 0.1, 0.37, 0.7, 0.999, 1, 1.001, 1.6, 3, 7, 15, 31, 60};
-  Err          e;
+  KfTestErr    e;
   char         where[200];
 
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(label, "E_p(z)", sizeof(label)));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
     const double v = KfExpIntE(tab[i][0], tab[i][1]);
 
     PetscCall(PetscSNPrintf(where, sizeof(where), "E_%.17g(%g) = %.17g vs %.17g", tab[i][0], tab[i][1], v, tab[i][2]));
-    PetscCall(ErrUpdate(&e, fabs(v - tab[i][2]) / tab[i][2], where));
+    PetscCall(KfTestErrUpdate(&e, fabs(v - tab[i][2]) / tab[i][2], where));
   }
-  PetscCall(Check("KfExpIntE vs mpmath, 105 (p, z), relative", &e, TOL_EXPINT));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "KfExpIntE vs mpmath, 105 (p, z), relative", &e, TOL_EXPINT));
 
   /* p E_{p+1}(z) + z E_p(z) = e^{-z}: both terms are positive for p >= 0, so this bounds the error of each. */
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
     for (size_t j = 0; j < sizeof(zs) / sizeof(zs[0]); j++) {
       const double p = ps[i], z = zs[j], lhs = p * KfExpIntE(p + 1, z) + z * KfExpIntE(p, z), rhs = exp(-z);
 
       if (p < 0) continue;
       PetscCall(PetscSNPrintf(where, sizeof(where), "p = %.17g, z = %g: %.17g vs %.17g", p, z, lhs, rhs));
-      PetscCall(ErrUpdate(&e, fabs(lhs - rhs) / rhs, where));
+      PetscCall(KfTestErrUpdate(&e, fabs(lhs - rhs) / rhs, where));
     }
-  PetscCall(Check("p E_{p+1} + z E_p = e^{-z}, 0 <= p <= 12.5", &e, 4 * TOL_EXPINT));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "p E_{p+1} + z E_p = e^{-z}, 0 <= p <= 12.5", &e, 4 * TOL_EXPINT));
 
   /* Quadrature of the definition (GSL QAGIU, epsrel 1e-13) */
   {
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
 
-    ErrReset(&e);
+    KfTestErrReset(&e);
     for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
       for (size_t j = 0; j < sizeof(zs) / sizeof(zs[0]); j++) {
         double       pz[2] = {ps[i], zs[j]}, val, aerr, v;
@@ -437,26 +378,26 @@ static PetscErrorCode TestExpInt(void)
         if (gsl_integration_qagiu(&f, 1, 0, 1e-13, 1000, w, &val, &aerr)) continue;
         v = KfExpIntE(ps[i], zs[j]);
         PetscCall(PetscSNPrintf(where, sizeof(where), "p = %.17g, z = %g: %.17g vs %.17g (+- %.1e)", ps[i], zs[j], v, val, aerr));
-        PetscCall(ErrUpdate(&e, fabs(v - val) / val, where));
+        PetscCall(KfTestErrUpdate(&e, fabs(v - val) / val, where));
       }
     gsl_integration_workspace_free(w);
-    PetscCall(Check("KfExpIntE vs quadrature (GSL QAGIU)", &e, 1e-12));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "KfExpIntE vs quadrature (GSL QAGIU)", &e, 1e-12));
   }
 
   /* Integer orders: GSL's expint_En */
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (int n = 0; n <= 6; n++)
     for (size_t j = 0; j < sizeof(zs) / sizeof(zs[0]); j++) {
       const double v = KfExpIntE(n, zs[j]), ref = gsl_sf_expint_En(n, zs[j]);
 
       PetscCall(PetscSNPrintf(where, sizeof(where), "n = %d, z = %g: %.17g vs %.17g", n, zs[j], v, ref));
-      PetscCall(ErrUpdate(&e, fabs(v - ref) / ref, where));
+      PetscCall(KfTestErrUpdate(&e, fabs(v - ref) / ref, where));
     }
-  PetscCall(Check("KfExpIntE vs gsl_sf_expint_En, n = 0..6", &e, TOL_REF));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "KfExpIntE vs gsl_sf_expint_En, n = 0..6", &e, TOL_REF));
 
   /* GSL's gamma_inc (the routine B.3 suggests) agrees for z >= 0.5 only; below it loses up to 5 digits
      (6e-5 at a = -0.3, z = 1e-4), which is why ewald.c has its own E_p. */
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
     for (size_t j = 0; j < sizeof(zs) / sizeof(zs[0]); j++) {
       gsl_sf_result r;
@@ -466,26 +407,26 @@ static PetscErrorCode TestExpInt(void)
       ref = pow(zs[j], ps[i] - 1) * r.val;
       v   = KfExpIntE(ps[i], zs[j]);
       PetscCall(PetscSNPrintf(where, sizeof(where), "p = %.17g, z = %g: %.17g vs %.17g", ps[i], zs[j], v, ref));
-      PetscCall(ErrUpdate(&e, fabs(v - ref) / ref, where));
+      PetscCall(KfTestErrUpdate(&e, fabs(v - ref) / ref, where));
     }
-  PetscCall(Check("KfExpIntE vs z^{p-1} gsl_sf_gamma_inc(1-p, z), z >= 0.5", &e, 1e-12));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "KfExpIntE vs z^{p-1} gsl_sf_gamma_inc(1-p, z), z >= 0.5", &e, 1e-12));
 
-  ErrReset(&e);
-  PetscCall(ErrUpdate(&e, (KfExpIntE(1.5, 0) == 2 && KfExpIntE(1, 0) == PETSC_INFINITY && KfExpIntE(1, -1) != KfExpIntE(1, -1)) ? 0 : 1, "E_1.5(0) = 2, E_1(0) = inf, E_1(-1) = NaN"));
-  PetscCall(Check("E_p(0) = 1/(p-1) or inf; z < 0 gives NaN", &e, 0));
+  KfTestErrReset(&e);
+  PetscCall(KfTestErrUpdate(&e, (KfExpIntE(1.5, 0) == 2 && KfExpIntE(1, 0) == PETSC_INFINITY && KfExpIntE(1, -1) != KfExpIntE(1, -1)) ? 0 : 1, "E_1.5(0) = 2, E_1(0) = inf, E_1(-1) = NaN"));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "E_p(0) = 1/(p-1) or inf; z < 0 gives NaN", &e, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The references against closed forms, so that a failure below points at the Ewald code. */
 static PetscErrorCode TestReferences(void)
 {
-  Err       e;
+  KfTestErr e;
   char      where[200];
   PetscReal xs[] = {1e-7, 0.013, 0.2, 0.37, 0.5, 0.71, 0.9999};
 
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(label, "references", sizeof(label)));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt s = 1; s <= 3; s++)
     for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
       PetscReal K, dK, R, Ry, sc = pow(2 * PETSC_PI, -2.0 * s);
@@ -493,10 +434,10 @@ static PetscErrorCode TestReferences(void)
       Bernoulli(s, xs[i], &K, &dK);
       Row1D(2.0 * s, xs[i], &R, &Ry);
       PetscCall(PetscSNPrintf(where, sizeof(where), "s = %" PetscInt_FMT ", x = %g: K %.17g vs %.17g, K' %.17g vs %.17g", s, (double)xs[i], (double)(sc * R), (double)K, (double)(sc * Ry), (double)dK));
-      PetscCall(ErrUpdate(&e, PetscMax(PetscAbsReal(sc * R - K) / PetscAbsReal(K), PetscAbsReal(sc * Ry - dK) / 0.5), where));
+      PetscCall(KfTestErrUpdate(&e, PetscMax(PetscAbsReal(sc * R - K) / PetscAbsReal(K), PetscAbsReal(sc * Ry - dK) / 0.5), where));
     }
-  PetscCall(Check("polylog row = Bernoulli (d = 1, s = 1, 2, 3)", &e, TOL_REF));
-  ErrReset(&e);
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "polylog row = Bernoulli (d = 1, s = 1, 2, 3)", &e, TOL_REF));
+  KfTestErrReset(&e);
   for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
     const PetscReal th = 2 * PETSC_PI * xs[i];
     double _Complex l2 = PolyLogUnit(2, th > PETSC_PI ? th - 2 * PETSC_PI : th), l1 = PolyLogUnit(1, th > PETSC_PI ? th - 2 * PETSC_PI : th);
@@ -504,11 +445,11 @@ static PetscErrorCode TestReferences(void)
     const PetscReal e2 = PetscAbsReal(cimag(l2) - gsl_sf_clausen(th)), e1 = cabs(l1 - (-log(2 * sin(th / 2)) + I * (PETSC_PI - th) / 2));
 
     PetscCall(PetscSNPrintf(where, sizeof(where), "theta = %g: Im Li_2 %.17g vs Cl_2 %.17g; Li_1 off by %.1e", (double)th, cimag(l2), gsl_sf_clausen(th), (double)e1));
-    PetscCall(ErrUpdate(&e, PetscMax(e2, e1 / cabs(l1)), where));
+    PetscCall(KfTestErrUpdate(&e, PetscMax(e2, e1 / cabs(l1)), where));
   }
-  PetscCall(Check("Im Li_2 = Clausen Cl_2 (GSL), Li_1 = -log(1 - e^{i theta})", &e, TOL_REF));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "Im Li_2 = Clausen Cl_2 (GSL), Li_1 = -log(1 - e^{i theta})", &e, TOL_REF));
   /* s = 1: sum_k e^{2 pi i k y}/(a^2 + k^2) = (pi/a) cosh(pi a (1 - 2y))/sinh(pi a), 0 <= y <= 1 */
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscReal a = 1; a <= 40; a *= 1.7)
     for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
       const PetscReal y = xs[i], ref = PETSC_PI / a * cosh(PETSC_PI * a * (1 - 2 * y)) / sinh(PETSC_PI * a), dref = -2 * PETSC_PI * PETSC_PI * sinh(PETSC_PI * a * (1 - 2 * y)) / sinh(PETSC_PI * a);
@@ -517,9 +458,9 @@ static PetscErrorCode TestReferences(void)
       BesselRow(1, a, y, &R, &Ry);
       PetscCall(PetscSNPrintf(where, sizeof(where), "a = %g, y = %g: %.17g vs %.17g, derivative %.17g vs %.17g", (double)a, (double)y, (double)R, (double)ref, (double)Ry, (double)dref));
       /* relative to the row's largest value (at y -> 0), which is what its share of the lattice sum is measured against */
-      PetscCall(ErrUpdate(&e, PetscMax(PetscAbsReal(R - ref) / (PETSC_PI / a / tanh(PETSC_PI * a)), PetscAbsReal(Ry - dref) / (2 * PETSC_PI * PETSC_PI)), where));
+      PetscCall(KfTestErrUpdate(&e, PetscMax(PetscAbsReal(R - ref) / (PETSC_PI / a / tanh(PETSC_PI * a)), PetscAbsReal(Ry - dref) / (2 * PETSC_PI * PETSC_PI)), where));
     }
-  PetscCall(Check("Bessel row (s = 1) = hyperbolic closed form", &e, TOL_REF));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "Bessel row (s = 1) = hyperbolic closed form", &e, TOL_REF));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -536,14 +477,14 @@ static PetscErrorCode TestBernoulli(void)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   for (PetscInt s = 1; s <= 3; s++) {
     KfEwald   ew;
-    Err       eK, eG;
+    KfTestErr eK, eG;
     char      where[200];
     PetscReal S = 0, SG = 0;
 
     PetscCall(SetLabel(1, (PetscReal)s, 1));
     PetscCall(KfEwaldCreate(1, (PetscReal)s, 1, TOL_EWALD, &ew));
-    ErrReset(&eK);
-    ErrReset(&eG);
+    KfTestErrReset(&eK);
+    KfTestErrReset(&eG);
     for (PetscInt i = 4; i < npts; i++) { /* floors: the largest |K|, |K'| at |x - round(x)| >= 1/8 */
       const PetscReal x = 2 * KfRngUniform(7, (uint64_t)s, (uint64_t)i) - 1;
       PetscReal       Kr, gr;
@@ -559,12 +500,12 @@ static PetscErrorCode TestBernoulli(void)
       PetscCall(KfEwaldEval(ew, &x, &K, &g));
       Bernoulli(s, x, &Kr, &gr);
       PetscCall(Where(where, sizeof(where), 1, &x, K, Kr));
-      PetscCall(ErrUpdate(&eK, RelErr(K, Kr, S), where));
+      PetscCall(KfTestErrUpdate(&eK, RelErr(K, Kr, S), where));
       PetscCall(Where(where, sizeof(where), 1, &x, g, gr));
-      PetscCall(ErrUpdate(&eG, RelErr(g, gr, SG), where));
+      PetscCall(KfTestErrUpdate(&eG, RelErr(g, gr, SG), where));
     }
-    PetscCall(Check("K = Bernoulli (x in [-1, 1), 0, 1e-9, ...)", &eK, TOL_G2));
-    PetscCall(Check("K' = Bernoulli (K'(0) = 0 convention)", &eG, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K = Bernoulli (x in [-1, 1), 0, 1e-9, ...)", &eK, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K' = Bernoulli (K'(0) = 0 convention)", &eG, TOL_G2));
     PetscCall(KfEwaldDestroy(&ew));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -575,7 +516,7 @@ static PetscErrorCode TestFourier(PetscInt d, PetscReal s, PetscInt npts, PetscR
 {
   PetscMPIInt rank, size;
   KfEwald     ew;
-  Err         eK, eG;
+  KfTestErr   eK, eG;
   char        where[200];
   PetscReal   S = 0, SG = 0, gS, gSG;
   PetscReal  *ref; /* K and grad per local point */
@@ -601,22 +542,22 @@ static PetscErrorCode TestFourier(PetscInt d, PetscReal s, PetscInt npts, PetscR
   }
   PetscCallMPI(MPI_Allreduce(&S, &gS, 1, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
   PetscCallMPI(MPI_Allreduce(&SG, &gSG, 1, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
-  ErrReset(&eK);
-  ErrReset(&eG);
+  KfTestErrReset(&eK);
+  KfTestErrReset(&eG);
   for (PetscInt i = rank; i < npts; i += size) {
     PetscReal x[KF_MAX_DIM], K, g[KF_MAX_DIM];
 
     SamplePoint(d, i, mindist, x);
     PetscCall(KfEwaldEval(ew, x, &K, g));
     PetscCall(Where(where, sizeof(where), d, x, K, ref[4 * i]));
-    PetscCall(ErrUpdate(&eK, RelErr(K, ref[4 * i], gS), where));
+    PetscCall(KfTestErrUpdate(&eK, RelErr(K, ref[4 * i], gS), where));
     PetscCall(Where(where, sizeof(where), d, x, g[0], ref[4 * i + 1]));
-    PetscCall(ErrUpdate(&eG, GradErr(d, g, &ref[4 * i + 1], gSG), where));
+    PetscCall(KfTestErrUpdate(&eG, GradErr(d, g, &ref[4 * i + 1], gSG), where));
   }
   PetscCall(PetscSNPrintf(where, sizeof(where), "K = Fourier series (%" PetscInt_FMT " points)", npts));
-  PetscCall(Check(where, &eK, TOL_G2));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, where, &eK, TOL_G2));
   PetscCall(PetscSNPrintf(where, sizeof(where), "grad K = Fourier series (%" PetscInt_FMT " points)", npts));
-  PetscCall(Check(where, &eG, TOL_G2));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, where, &eG, TOL_G2));
   PetscCall(PetscFree(ref));
   PetscCall(KfEwaldDestroy(&ew));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -648,10 +589,10 @@ static PetscErrorCode TestSplit(PetscInt d, PetscReal s)
   }
   PetscCall(Floors(ew, d, 1, npts, &S, &SG));
   for (int a = 0; a < 2; a++) {
-    Err eK, eG;
+    KfTestErr eK, eG;
 
-    ErrReset(&eK);
-    ErrReset(&eG);
+    KfTestErrReset(&eK);
+    KfTestErrReset(&eG);
     for (PetscInt i = rank; i <= npts; i += size) {
       PetscReal x[KF_MAX_DIM] = {0, 0, 0}, K, g[KF_MAX_DIM], K2, g2[KF_MAX_DIM];
 
@@ -662,14 +603,14 @@ static PetscErrorCode TestSplit(PetscInt d, PetscReal s)
       PetscCall(KfEwaldEval(ew, x, &K, g));
       PetscCall(KfEwaldEval(alt[a], x, &K2, g2));
       PetscCall(Where(where, sizeof(where), d, x, K2, K));
-      PetscCall(ErrUpdate(&eK, RelErr(K2, K, S), where));
+      PetscCall(KfTestErrUpdate(&eK, RelErr(K2, K, S), where));
       PetscCall(Where(where, sizeof(where), d, x, g2[0], g[0]));
-      PetscCall(ErrUpdate(&eG, GradErr(d, g2, g, SG), where));
+      PetscCall(KfTestErrUpdate(&eG, GradErr(d, g2, g, SG), where));
     }
     PetscCall(PetscSNPrintf(where, sizeof(where), "K independent of tau0 (tau0 x %s, r_c %.3f)", a ? "2" : "0.5", (double)PetscSqrtReal(4 * tau0 * (a ? 2 : 0.5) * lam)));
-    PetscCall(Check(where, &eK, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, where, &eK, TOL_G2));
     PetscCall(PetscSNPrintf(where, sizeof(where), "grad K independent of tau0 (tau0 x %s)", a ? "2" : "0.5"));
-    PetscCall(Check(where, &eG, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, where, &eG, TOL_G2));
     PetscCall(KfEwaldDestroy(&alt[a]));
   }
   PetscCall(KfEwaldDestroy(&ew));
@@ -688,7 +629,7 @@ static PetscErrorCode TestTolerance(PetscInt d, PetscReal s, PetscReal tol)
   const PetscInt npts = d == 3 ? 400 : 800;
   KfEwald        ew, ref;
   PetscReal      tau0, S, SG;
-  Err            e;
+  KfTestErr      e;
   char           where[200];
 
   PetscFunctionBeginUser;
@@ -699,7 +640,7 @@ static PetscErrorCode TestTolerance(PetscInt d, PetscReal s, PetscReal tol)
   PetscCall(KfEwaldGetSplit(ew, &tau0, NULL, NULL, NULL));
   PetscCall(KfEwaldCreateWithSplit(d, s, 1, tau0, PetscSqrtReal(4 * tau0 * 40), PetscSqrtReal(40 / (4 * PETSC_PI * PETSC_PI * tau0)), &ref));
   PetscCall(Floors(ref, d, 1, npts, &S, &SG));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i = rank; i < npts; i += size) {
     PetscReal x[KF_MAX_DIM], K, g[KF_MAX_DIM], Kr, gr[KF_MAX_DIM];
 
@@ -714,10 +655,10 @@ static PetscErrorCode TestTolerance(PetscInt d, PetscReal s, PetscReal tol)
     PetscCall(KfEwaldEval(ew, x, &K, g));
     PetscCall(KfEwaldEval(ref, x, &Kr, gr));
     PetscCall(Where(where, sizeof(where), d, x, K, Kr));
-    PetscCall(ErrUpdate(&e, PetscMax(RelErr(K, Kr, S), GradErr(d, g, gr, SG)) / tol, where));
+    PetscCall(KfTestErrUpdate(&e, PetscMax(RelErr(K, Kr, S), GradErr(d, g, gr, SG)) / tol, where));
   }
   PetscCall(PetscSNPrintf(where, sizeof(where), "tol = %s: K, grad K errors / tol (%" PetscInt_FMT " points)", KF_NUM(tol), npts));
-  PetscCall(Check(where, &e, 1));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, where, &e, 1));
   PetscCall(KfEwaldDestroy(&ref));
   PetscCall(KfEwaldDestroy(&ew));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -740,8 +681,8 @@ static PetscErrorCode TestSelfValues(void)
     const PetscReal exact = 4 * gsl_sf_zeta(2) * CATALAN / pow(2 * PETSC_PI, 4);
 
     PetscCall(PetscSNPrintf(where, sizeof(where), "K_2(0) = %.17g vs 4 zeta(2) beta(2)/(2 pi)^4 = %.17g", (double)k0, (double)exact));
-    PetscCall(CheckValue("d=2: K_2(0) = 4 zeta(2) beta(2)/(2 pi)^4, relative", finite ? PetscAbsReal(k0 - exact) / exact : 1, TOL_G2, where));
-    PetscCall(CheckValue("d=2: K_2(0) = 0.0038669465907 (G2, absolute)", PetscAbsReal(k0 - 0.0038669465907), 1e-12, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "d=2: K_2(0) = 4 zeta(2) beta(2)/(2 pi)^4, relative", finite ? PetscAbsReal(k0 - exact) / exact : 1, TOL_G2, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "d=2: K_2(0) = 0.0038669465907 (G2, absolute)", PetscAbsReal(k0 - 0.0038669465907), 1e-12, where));
   }
   /* With L = 2 pi, (2 pi/L)^{-2s} = 1 and K_s(0) is Z_d(2s) itself. */
   for (PetscInt s = 2; s <= 3; s++) {
@@ -754,14 +695,14 @@ static PetscErrorCode TestSelfValues(void)
     PetscCall(KfEwaldSelfValue(ew, &k0, &finite));
     PetscCall(KfEwaldDestroy(&ew));
     PetscCall(PetscSNPrintf(where, sizeof(where), "Z_2(%d): L = 2pi %.17g, L = 1 %.17g, exact %.17g", (int)(2 * s), (double)k0L, (double)(pow(2 * PETSC_PI, 2.0 * s) * k0), (double)exact));
-    PetscCall(CheckValue(s == 2 ? "d=2: Z_2(4) = 4 zeta(2) beta(2) (L = 2pi), relative" : "d=2: Z_2(6) = 4 zeta(3) beta(3) (L = 2pi), relative", PetscAbsReal(k0L - exact) / exact, TOL_G2, where));
-    PetscCall(CheckValue(s == 2 ? "d=2: Z_2(4) = 6.026812 (quoted to 7 digits)" : "d=2: Z_2(6) = 4.658914 (quoted to 7 digits)", PetscAbsReal(k0L - quoted), 5e-7, where));
-    PetscCall(CheckValue(s == 2 ? "d=2: (2pi)^4 K_2(0) on L = 1 = Z_2(4)" : "d=2: (2pi)^6 K_3(0) on L = 1 = Z_2(6)", PetscAbsReal(pow(2 * PETSC_PI, 2.0 * s) * k0 - exact) / exact, TOL_G2, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, s == 2 ? "d=2: Z_2(4) = 4 zeta(2) beta(2) (L = 2pi), relative" : "d=2: Z_2(6) = 4 zeta(3) beta(3) (L = 2pi), relative", PetscAbsReal(k0L - exact) / exact, TOL_G2, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, s == 2 ? "d=2: Z_2(4) = 6.026812 (quoted to 7 digits)" : "d=2: Z_2(6) = 4.658914 (quoted to 7 digits)", PetscAbsReal(k0L - quoted), 5e-7, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, s == 2 ? "d=2: (2pi)^4 K_2(0) on L = 1 = Z_2(4)" : "d=2: (2pi)^6 K_3(0) on L = 1 = Z_2(6)", PetscAbsReal(pow(2 * PETSC_PI, 2.0 * s) * k0 - exact) / exact, TOL_G2, where));
   }
   {
-    Err e;
+    KfTestErr e;
 
-    ErrReset(&e);
+    KfTestErrReset(&e);
     for (PetscReal s = 0.75; s <= 3; s += 0.75) {
       const PetscReal exact = 2 * gsl_sf_zeta(2 * s) * pow(2 * PETSC_PI, -2 * s);
 
@@ -769,9 +710,9 @@ static PetscErrorCode TestSelfValues(void)
       PetscCall(KfEwaldSelfValue(ew, &k0, &finite));
       PetscCall(KfEwaldDestroy(&ew));
       PetscCall(PetscSNPrintf(where, sizeof(where), "s = %g: %.17g vs %.17g", (double)s, (double)k0, (double)exact));
-      PetscCall(ErrUpdate(&e, finite ? PetscAbsReal(k0 - exact) / exact : 1, where));
+      PetscCall(KfTestErrUpdate(&e, finite ? PetscAbsReal(k0 - exact) / exact : 1, where));
     }
-    PetscCall(Check("d=1: K_s(0) = 2 zeta(2s)/(2 pi)^{2s}, s = 0.75..3", &e, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "d=1: K_s(0) = 2 zeta(2s)/(2 pi)^{2s}, s = 0.75..3", &e, TOL_G2));
   }
   /* Infinite self values: 2s <= d */
   {
@@ -783,7 +724,7 @@ static PetscErrorCode TestSelfValues(void)
       ok = (PetscBool)(ok && !finite && k0 == PETSC_INFINITY);
       PetscCall(KfEwaldDestroy(&ew));
     }
-    PetscCall(CheckValue("2s = d: self value flagged infinite", ok ? 0 : 1, 0, "finite flag or value wrong"));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "2s = d: self value flagged infinite", ok ? 0 : 1, 0, "finite flag or value wrong"));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -799,13 +740,13 @@ static PetscErrorCode TestScaling(void)
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   {
-    KfEwald ew;
-    Err     eK, eG;
+    KfEwald   ew;
+    KfTestErr eK, eG;
 
     PetscCall(SetLabel(1, 1, L));
     PetscCall(KfEwaldCreate(1, 1, L, TOL_EWALD, &ew));
-    ErrReset(&eK);
-    ErrReset(&eG);
+    KfTestErrReset(&eK);
+    KfTestErrReset(&eG);
     for (PetscInt i = rank; i < 100; i += size) {
       PetscReal x = L * KfRngUniform(8, 1, (uint64_t)i), K, g, Kr, gr;
 
@@ -813,19 +754,19 @@ static PetscErrorCode TestScaling(void)
       Kr = x * x / 2 - PETSC_PI * x + PETSC_PI * PETSC_PI / 3;
       gr = x - PETSC_PI;
       PetscCall(Where(where, sizeof(where), 1, &x, K, Kr));
-      PetscCall(ErrUpdate(&eK, RelErr(K, Kr, PETSC_PI * PETSC_PI / 6), where));
+      PetscCall(KfTestErrUpdate(&eK, RelErr(K, Kr, PETSC_PI * PETSC_PI / 6), where));
       PetscCall(Where(where, sizeof(where), 1, &x, g, gr));
-      PetscCall(ErrUpdate(&eG, RelErr(g, gr, PETSC_PI), where));
+      PetscCall(KfTestErrUpdate(&eG, RelErr(g, gr, PETSC_PI), where));
     }
-    PetscCall(Check("K = x^2/2 - pi x + pi^2/3 (A.3)", &eK, TOL_G2));
-    PetscCall(Check("K' = x - pi (A.3)", &eG, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K = x^2/2 - pi x + pi^2/3 (A.3)", &eK, TOL_G2));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K' = x - pi (A.3)", &eG, TOL_G2));
     PetscCall(KfEwaldDestroy(&ew));
   }
   for (PetscInt d = 2; d <= 3; d++) {
     const PetscReal  s = 1.5;
     PetscReal        S, SG;
     KfEwald          e1, eL;
-    Err              eK, eG, eC;
+    KfTestErr        eK, eG, eC;
     PetscInt         n1, nL;
     const PetscReal *c1, *cL;
 
@@ -833,8 +774,8 @@ static PetscErrorCode TestScaling(void)
     PetscCall(KfEwaldCreate(d, s, 1, TOL_EWALD, &e1));
     PetscCall(KfEwaldCreate(d, s, L, TOL_EWALD, &eL));
     PetscCall(Floors(eL, d, L, 60, &S, &SG));
-    ErrReset(&eK);
-    ErrReset(&eG);
+    KfTestErrReset(&eK);
+    KfTestErrReset(&eG);
     for (PetscInt i = rank; i < 60; i += size) {
       PetscReal x[KF_MAX_DIM], xL[KF_MAX_DIM], K1, g1[KF_MAX_DIM], KL, gL[KF_MAX_DIM];
 
@@ -845,18 +786,18 @@ static PetscErrorCode TestScaling(void)
       K1 *= pow(L, 2 * s);
       for (PetscInt j = 0; j < d; j++) g1[j] *= pow(L, 2 * s - 1);
       PetscCall(Where(where, sizeof(where), d, x, KL, K1));
-      PetscCall(ErrUpdate(&eK, RelErr(KL, K1, S), where));
+      PetscCall(KfTestErrUpdate(&eK, RelErr(KL, K1, S), where));
       PetscCall(Where(where, sizeof(where), d, x, gL[0], g1[0]));
-      PetscCall(ErrUpdate(&eG, GradErr(d, gL, g1, SG), where));
+      PetscCall(KfTestErrUpdate(&eG, GradErr(d, gL, g1, SG), where));
     }
-    PetscCall(Check("K^(2pi)(2pi x) = (2pi)^{2s} K^(1)(x)", &eK, TOL_SYM));
-    PetscCall(Check("grad K^(2pi)(2pi x) = (2pi)^{2s-1} grad K^(1)(x)", &eG, TOL_SYM));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K^(2pi)(2pi x) = (2pi)^{2s} K^(1)(x)", &eK, TOL_SYM));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "grad K^(2pi)(2pi x) = (2pi)^{2s-1} grad K^(1)(x)", &eG, TOL_SYM));
     PetscCall(KfEwaldLongModes(e1, &n1, NULL, &c1));
     PetscCall(KfEwaldLongModes(eL, &nL, NULL, &cL));
-    ErrReset(&eC);
-    PetscCall(ErrUpdate(&eC, n1 == nL ? 0 : 1, "mode counts differ"));
-    for (PetscInt m = 0; m < PetscMin(n1, nL); m++) PetscCall(ErrUpdate(&eC, PetscAbsReal(cL[m] - pow(L, 2 * s) * c1[m]) / (pow(L, 2 * s) * c1[m]), "a long coefficient"));
-    PetscCall(Check("long coefficients scale by L^{2s}", &eC, TOL_SYM));
+    KfTestErrReset(&eC);
+    PetscCall(KfTestErrUpdate(&eC, n1 == nL ? 0 : 1, "mode counts differ"));
+    for (PetscInt m = 0; m < PetscMin(n1, nL); m++) PetscCall(KfTestErrUpdate(&eC, PetscAbsReal(cL[m] - pow(L, 2 * s) * c1[m]) / (pow(L, 2 * s) * c1[m]), "a long coefficient"));
+    PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "long coefficients scale by L^{2s}", &eC, TOL_SYM));
     PetscCall(KfEwaldDestroy(&e1));
     PetscCall(KfEwaldDestroy(&eL));
   }
@@ -868,7 +809,7 @@ static PetscErrorCode TestFiniteDifferences(PetscInt d, PetscReal s, PetscReal L
 {
   PetscMPIInt rank, size;
   KfEwald     ew;
-  Err         e;
+  KfTestErr   e;
   char        where[200];
   PetscReal   S, SG;
 
@@ -878,7 +819,7 @@ static PetscErrorCode TestFiniteDifferences(PetscInt d, PetscReal s, PetscReal L
   PetscCall(SetLabel(d, s, L));
   PetscCall(KfEwaldCreate(d, s, L, TOL_EWALD, &ew));
   PetscCall(Floors(ew, d, L, NNEAR + 40, &S, &SG));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i = NNEAR + rank; i < NNEAR + 40; i += size) {
     PetscReal x[KF_MAX_DIM], g[KF_MAX_DIM], fd[KF_MAX_DIM], r2 = 0, h;
 
@@ -899,9 +840,9 @@ static PetscErrorCode TestFiniteDifferences(PetscInt d, PetscReal s, PetscReal L
       fd[j] = (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h);
     }
     PetscCall(Where(where, sizeof(where), d, x, g[0], fd[0]));
-    PetscCall(ErrUpdate(&e, GradErr(d, g, fd, SG), where));
+    PetscCall(KfTestErrUpdate(&e, GradErr(d, g, fd, SG), where));
   }
-  PetscCall(Check("grad K = 4th-order differences (h = 1e-3 |x|)", &e, TOL_FD));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "grad K = 4th-order differences (h = 1e-3 |x|)", &e, TOL_FD));
   PetscCall(KfEwaldDestroy(&ew));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -911,7 +852,7 @@ static PetscErrorCode TestSymmetry(PetscInt d, PetscReal s)
 {
   PetscMPIInt     rank, size;
   KfEwald         ew;
-  Err             eEven, eOdd, ePer, ePerm;
+  KfTestErr       eEven, eOdd, ePer, ePerm;
   char            where[200];
   PetscReal       S, SG;
   const PetscReal L = 2 * PETSC_PI;
@@ -922,10 +863,10 @@ static PetscErrorCode TestSymmetry(PetscInt d, PetscReal s)
   PetscCall(SetLabel(d, s, L));
   PetscCall(KfEwaldCreate(d, s, L, TOL_EWALD, &ew));
   PetscCall(Floors(ew, d, L, 60, &S, &SG));
-  ErrReset(&eEven);
-  ErrReset(&eOdd);
-  ErrReset(&ePer);
-  ErrReset(&ePerm);
+  KfTestErrReset(&eEven);
+  KfTestErrReset(&eOdd);
+  KfTestErrReset(&ePer);
+  KfTestErrReset(&ePerm);
   for (PetscInt i = 3 + rank; i < 60; i += size) { /* from |x| = 0.06 L on: x + L would round the points closer to 0 more than K tolerates */
     PetscReal x[KF_MAX_DIM], xm[KF_MAX_DIM] = {0, 0, 0}, K, g[KF_MAX_DIM], K2, g2[KF_MAX_DIM];
 
@@ -935,15 +876,15 @@ static PetscErrorCode TestSymmetry(PetscInt d, PetscReal s)
     for (PetscInt j = 0; j < d; j++) xm[j] = -x[j];
     PetscCall(KfEwaldEval(ew, xm, &K2, g2));
     PetscCall(Where(where, sizeof(where), d, x, K2, K));
-    PetscCall(ErrUpdate(&eEven, RelErr(K2, K, S), where));
+    PetscCall(KfTestErrUpdate(&eEven, RelErr(K2, K, S), where));
     for (PetscInt j = 0; j < d; j++) g2[j] = -g2[j];
-    PetscCall(ErrUpdate(&eOdd, GradErr(d, g2, g, SG), where));
+    PetscCall(KfTestErrUpdate(&eOdd, GradErr(d, g2, g, SG), where));
     for (PetscInt j = 0; j < d; j++) {
       PetscReal xp[KF_MAX_DIM] = {x[0], x[1], x[2]};
 
       xp[j] += (j % 2 ? -3 : 1) * L;
       PetscCall(KfEwaldEval(ew, xp, &K2, g2));
-      PetscCall(ErrUpdate(&ePer, PetscMax(RelErr(K2, K, S), GradErr(d, g2, g, SG)), where));
+      PetscCall(KfTestErrUpdate(&ePer, PetscMax(RelErr(K2, K, S), GradErr(d, g2, g, SG)), where));
     }
     if (d > 1) {
       PetscReal xc[KF_MAX_DIM] = {0, 0, 0}, gc[KF_MAX_DIM];
@@ -951,13 +892,13 @@ static PetscErrorCode TestSymmetry(PetscInt d, PetscReal s)
       for (PetscInt j = 0; j < d; j++) xc[j] = x[(j + 1) % d];
       PetscCall(KfEwaldEval(ew, xc, &K2, g2));
       for (PetscInt j = 0; j < d; j++) gc[j] = g2[(j + d - 1) % d]; /* grad K(Px) = P grad K(x) */
-      PetscCall(ErrUpdate(&ePerm, PetscMax(RelErr(K2, K, S), GradErr(d, gc, g, SG)), where));
+      PetscCall(KfTestErrUpdate(&ePerm, PetscMax(RelErr(K2, K, S), GradErr(d, gc, g, SG)), where));
     }
   }
-  PetscCall(Check("K(-x) = K(x)", &eEven, TOL_SYM));
-  PetscCall(Check("grad K(-x) = -grad K(x)", &eOdd, TOL_SYM));
-  PetscCall(Check("K, grad K periodic (x + L e_j, x - 3 L e_j)", &ePer, TOL_SYM));
-  if (d > 1) PetscCall(Check("K, grad K invariant under cyclic axis permutation", &ePerm, TOL_SYM));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K(-x) = K(x)", &eEven, TOL_SYM));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "grad K(-x) = -grad K(x)", &eOdd, TOL_SYM));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K, grad K periodic (x + L e_j, x - 3 L e_j)", &ePer, TOL_SYM));
+  if (d > 1) PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K, grad K invariant under cyclic axis permutation", &ePerm, TOL_SYM));
   PetscCall(KfEwaldDestroy(&ew));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1034,8 +975,8 @@ static PetscErrorCode TestStructureFactors(PetscInt d, PetscReal s)
   }
   PetscCall(PetscFree(S));
   PetscCall(PetscSNPrintf(where, sizeof(where), "pair energy %.17g direct, %.17g from short + structure factors", (double)Edir, (double)Esplit));
-  PetscCall(CheckValue("short + structure factors = direct pair energy", PetscAbsReal(Esplit - Edir) / Eabs, TOL_EWALD, where));
-  PetscCall(CheckValue("short + structure factors = direct pair forces", ferr / fmax, TOL_EWALD, "worst particle"));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "short + structure factors = direct pair energy", PetscAbsReal(Esplit - Edir) / Eabs, TOL_EWALD, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "short + structure factors = direct pair forces", ferr / fmax, TOL_EWALD, "worst particle"));
   /* Beyond r_c the short part is its constant alone; NULL outputs change nothing in the others. */
   {
     PetscReal shortconst, rc, far[KF_MAX_DIM] = {0, 0, 0}, K, g[KF_MAX_DIM], K1, g1[KF_MAX_DIM], err = 0;
@@ -1045,7 +986,7 @@ static PetscErrorCode TestStructureFactors(PetscInt d, PetscReal s)
     PetscCall(KfEwaldShort(ew, far, &K, g));
     for (PetscInt j = 0; j < d; j++) err = PetscMax(err, PetscAbsReal(g[j]));
     PetscCall(PetscSNPrintf(where, sizeof(where), "K_short = %.17g, constant %.17g, |grad| %.1e", (double)K, (double)shortconst, (double)err));
-    PetscCall(CheckValue("K_short = its constant, grad 0 beyond r_c", (K == shortconst && err == 0) ? 0 : 1, 0, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "K_short = its constant, grad 0 beyond r_c", (K == shortconst && err == 0) ? 0 : 1, 0, where));
     err = 0;
     for (PetscInt i = 0; i < N; i++) {
       PetscCall(KfEwaldShort(ew, X[i], &K, g));
@@ -1059,7 +1000,7 @@ static PetscErrorCode TestStructureFactors(PetscInt d, PetscReal s)
       for (PetscInt j = 0; j < d; j++) err = PetscMax(err, PetscAbsReal(g1[j] - g[j]));
       err = PetscMax(err, PetscAbsReal(K1 - K));
     }
-    PetscCall(CheckValue("NULL K or grad: the other output unchanged (exact)", err, 0, "a value differs"));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "NULL K or grad: the other output unchanged (exact)", err, 0, "a value differs"));
   }
   PetscCall(KfEwaldDestroy(&ew));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1105,7 +1046,7 @@ static PetscErrorCode TestBadInput(void)
       ierr = KfEwaldCreate(b->d, b->s, b->L, b->tol, &ew);
     PetscCall(PetscPopErrorHandler());
     PetscCall(PetscSNPrintf(what, sizeof(what), "%s -> KF_ERR_INPUT, NULL handle", b->what));
-    PetscCall(CheckValue(what, (ierr == KF_ERR_INPUT && ew == NULL) ? 0 : 1, 0, ierr ? "wrong error code or handle not NULL" : "accepted"));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, what, (ierr == KF_ERR_INPUT && ew == NULL) ? 0 : 1, 0, ierr ? "wrong error code or handle not NULL" : "accepted"));
     if (!ierr) PetscCall(KfEwaldDestroy(&ew));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -1198,7 +1139,7 @@ static PetscErrorCode RunAll(void)
   for (PetscInt d = 2; d <= 3; d++) PetscCall(TestStructureFactors(d, 1.5));
   PetscCall(TestBadInput());
   PetscCall(ReportCost());
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " checks failed\n", nfail ? "FAILED" : "PASSED", nfail, nchecks));
+  PetscCall(KfTestSummary(PETSC_COMM_WORLD));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -1211,7 +1152,7 @@ int main(int argc, char **argv)
   if (ierr) return 1;
   gsl_set_error_handler_off(); /* the references check GSL's status themselves; the default handler aborts */
   ierr   = RunAll();
-  failed = nfail; /* counted only for collectively seen failures, so every rank agrees */
+  failed = KfTestFailures(); /* counted only for collectively seen failures, so every rank agrees */
   if (PetscFinalize() || ierr) return 1;
   return failed ? 1 : 0;
 }

@@ -12,68 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kf_kernel.h"
+#include "kf_test.h"
 
-typedef struct {
-  PetscReal err;
-  char      where[200];
-} Err;
-
-static PetscInt nfail = 0, nchecks = 0;
-static char     label[96];
-
-static void ErrReset(Err *e)
-{
-  e->err      = 0;
-  e->where[0] = 0;
-}
-
-/* NaN counts as an infinite error (it compares false). */
-static PetscErrorCode ErrUpdate(Err *e, PetscReal err, const char where[])
-{
-  PetscFunctionBeginUser;
-  if (err != err) err = PETSC_INFINITY;
-  if (err > e->err || (err == e->err && !e->where[0])) {
-    e->err = err;
-    PetscCall(PetscStrncpy(e->where, where, sizeof(e->where)));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Collective: one ok/FAIL line; the FAIL line comes from the rank that saw the worst value. */
-static PetscErrorCode Check(const char what[], const Err *e, PetscReal tol)
-{
-  struct {
-    double v;
-    int    r;
-  } loc, glob;
-  PetscMPIInt rank;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  loc.v = (double)e->err;
-  loc.r = rank;
-  PetscCallMPI(MPI_Allreduce(&loc, &glob, 1, MPI_DOUBLE_INT, MPI_MAXLOC, PETSC_COMM_WORLD));
-  nchecks++;
-  if (glob.v <= tol) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "ok    %-34s %-50s max %.2e (tol %.0e)\n", label, what, glob.v, (double)tol));
-  } else {
-    nfail++;
-    if (rank == glob.r) PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL  %-34s %-50s max %.3e > tol %.0e on rank %d: %s\n", label, what, glob.v, (double)tol, rank, e->where));
-  }
-  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode CheckValue(const char what[], PetscReal err, PetscReal tol, const char where[])
-{
-  Err e;
-
-  PetscFunctionBeginUser;
-  ErrReset(&e);
-  PetscCall(ErrUpdate(&e, err, where));
-  PetscCall(Check(what, &e, tol));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+static char label[96];
 
 /* xorshift64*: a per-rank stream of reproducible points */
 static uint64_t rng_state;
@@ -163,22 +104,22 @@ static double Ulp(double x)
    smallest subnormal, which is their ulp. */
 static PetscErrorCode MaxUlp(const char what[], void (*f)(PetscInt, const PetscReal *, PetscReal *), long double (*ref)(long double), const double *x, PetscInt n, PetscReal tol)
 {
-  double *y;
-  Err     e;
-  char    where[200];
+  double   *y;
+  KfTestErr e;
+  char      where[200];
 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(n, &y));
   f(n, x, y);
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (PetscInt i = 0; i < n; i++) {
     const long double r = ref(x[i]);
     const double      u = fabsl(r) < DBL_MIN ? 0x1p-1074 : Ulp((double)r);
 
     PetscCall(PetscSNPrintf(where, sizeof(where), "x = %.17g: %.17g, exact %.20Lg", x[i], y[i], r));
-    PetscCall(ErrUpdate(&e, (double)(fabsl((long double)y[i] - r) / u), where));
+    PetscCall(KfTestErrUpdate(&e, (double)(fabsl((long double)y[i] - r) / u), where));
   }
-  PetscCall(Check(what, &e, tol));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, what, &e, tol));
   PetscCall(PetscFree(y));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -207,10 +148,10 @@ static PetscErrorCode TestElementary(void)
 
     KfKernelVecExp(8, special, y);
     PetscCall(PetscSNPrintf(where, sizeof(where), "exp(0) = %.17g, exp(-746) = %g, exp(-1e4) = %g, exp(-1e300) = %g, exp(-745.2) = %g", y[0], y[1], y[2], y[3], y[4]));
-    PetscCall(CheckValue("exp(0) = 1, exp(x < -745.14) = 0 exactly", (y[0] == 1 && y[1] == 0 && y[2] == 0 && y[3] == 0 && y[4] == 0) ? 0 : 1, 0, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "exp(0) = 1, exp(x < -745.14) = 0 exactly", (y[0] == 1 && y[1] == 0 && y[2] == 0 && y[3] == 0 && y[4] == 0) ? 0 : 1, 0, where));
     KfKernelVecLog(8, special + 5, y); /* log(1) only: the other lanes are not logged */
     PetscCall(PetscSNPrintf(where, sizeof(where), "log(1) = %g", y[0]));
-    PetscCall(CheckValue("log(1) = 0 exactly", fabs(y[0]), 0, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "log(1) = 0 exactly", fabs(y[0]), 0, where));
   }
   PetscCall(PetscFree(x));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -264,24 +205,24 @@ static PetscErrorCode TestSobolevFourier(KfKernel k, PetscReal s, PetscReal L)
   PetscReal   k0, Kf, dKf, K, g[KF_MAX_DIM];
   long double zeta2s = 0;
   PetscBool   finite;
-  Err         eK, eG;
+  KfTestErr   eK, eG;
   char        where[200];
 
   PetscFunctionBeginUser;
   PetscCall(KfKernelSelfValue(k, &k0, &finite));
-  ErrReset(&eK);
-  ErrReset(&eG);
+  KfTestErrReset(&eK);
+  KfTestErrReset(&eG);
   for (int i = 0; i < 12; i++) {
     const PetscReal x = L * (i < 2 ? (i ? 0.95 : 0.05) : 0.05 + 0.9 * Rand());
 
     SobolevFourier(s, L, x, &Kf, &dKf);
     PetscCall(KfKernelEval(k, &x, &K, g));
     PetscCall(PetscSNPrintf(where, sizeof(where), "x/L = %.6f: K %.17g, Fourier %.17g; K' %.17g, Fourier %.17g", (double)(x / L), (double)K, (double)Kf, (double)g[0], (double)dKf));
-    PetscCall(ErrUpdate(&eK, PetscAbsReal(K - Kf) / k0, where));
-    PetscCall(ErrUpdate(&eG, PetscAbsReal(g[0] - dKf) / (k0 / L), where));
+    PetscCall(KfTestErrUpdate(&eK, PetscAbsReal(K - Kf) / k0, where));
+    PetscCall(KfTestErrUpdate(&eG, PetscAbsReal(g[0] - dKf) / (k0 / L), where));
   }
-  PetscCall(Check("G1: K vs Fourier series (rel. to K(0))", &eK, 1e-12));
-  PetscCall(Check("G1: K' vs Fourier series (rel. to K(0)/L)", &eG, 1e-12));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "G1: K vs Fourier series (rel. to K(0))", &eK, 1e-12));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "G1: K' vs Fourier series (rel. to K(0)/L)", &eG, 1e-12));
   for (int m = 1; m < 200000; m++) zeta2s += powl(m, -2 * (long double)s); /* plus the Euler-Maclaurin tail: */
   zeta2s += (powl(200000, 1 - 2 * (long double)s) / (2 * s - 1) + 0.5L * powl(200000, -2 * (long double)s) + s / 6.0L * powl(200000, -2 * (long double)s - 1));
   {
@@ -289,7 +230,7 @@ static PetscErrorCode TestSobolevFourier(KfKernel k, PetscReal s, PetscReal L)
 
     PetscCall(KfKernelEval(k, &zero, &K, g));
     PetscCall(PetscSNPrintf(where, sizeof(where), "SelfValue %.17g (finite %d), Eval(0) %.17g, 2 zeta(2s) (L/2pi)^2s = %.17g; K'(0) = %g", (double)k0, (int)finite, (double)K, (double)want, (double)g[0]));
-    PetscCall(CheckValue("K(0) = 2 zeta(2s) (L/2pi)^2s, K'(0) = 0 (rel)", (finite && g[0] == 0) ? PetscMax(PetscAbsReal(k0 - want), PetscAbsReal(K - want)) / want : 1, 1e-13, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "K(0) = 2 zeta(2s) (L/2pi)^2s, K'(0) = 0 (rel)", (finite && g[0] == 0) ? PetscMax(PetscAbsReal(k0 - want), PetscAbsReal(K - want)) / want : 1, 1e-13, where));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -298,11 +239,11 @@ static PetscErrorCode TestSobolevFourier(KfKernel k, PetscReal s, PetscReal L)
 
 static PetscErrorCode TestFiniteDifferences(KfKernel k, const Case *c, PetscReal scale)
 {
-  Err  e;
-  char where[200];
+  KfTestErr e;
+  char      where[200];
 
   PetscFunctionBeginUser;
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (int i = 0; i < 10; i++) {
     PetscReal r[KF_MAX_DIM], K, g[KF_MAX_DIM], gmax = 0;
 
@@ -328,10 +269,10 @@ static PetscErrorCode TestFiniteDifferences(KfKernel k, const Case *c, PetscReal
       r[j] = save;
       fd   = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h);
       PetscCall(PetscSNPrintf(where, sizeof(where), "r = (%.6g, %.6g, %.6g) component %d: grad %.17g, FD %.17g", (double)r[0], (double)(c->dim > 1 ? r[1] : 0), (double)(c->dim > 2 ? r[2] : 0), (int)j, (double)g[j], (double)fd));
-      PetscCall(ErrUpdate(&e, PetscAbsReal(fd - g[j]) / PetscMax(gmax, PetscAbsReal(K) / scale), where));
+      PetscCall(KfTestErrUpdate(&e, PetscAbsReal(fd - g[j]) / PetscMax(gmax, PetscAbsReal(K) / scale), where));
     }
   }
-  PetscCall(Check("grad K vs 4th-order centred differences of K", &e, 1e-8));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "grad K vs 4th-order centred differences of K", &e, 1e-8));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -406,7 +347,7 @@ static void RunTile(KfKernel k, const Case *c, const Tile *t, PetscInt nt, const
 static PetscErrorCode TestTileVsReference(KfKernel k, const Case *c, const Tile *t, PetscReal k0, PetscReal len)
 {
   PetscReal grad[KF_MAX_DIM * LDT], pot[LDT], rg[KF_MAX_DIM * LDT], rp[LDT], gabs[LDT], pabs[LDT], gmax = 0, pmax = 0;
-  Err       eg, ep;
+  KfTestErr eg, ep;
   char      where[200];
 
   PetscFunctionBeginUser;
@@ -416,18 +357,18 @@ static PetscErrorCode TestTileVsReference(KfKernel k, const Case *c, const Tile 
     gmax = PetscMax(gmax, PetscMax(gabs[i], len > 0 ? pabs[i] / len : 0));
     pmax = PetscMax(pmax, PetscMax(pabs[i], PetscAbsReal(k0)));
   }
-  ErrReset(&eg);
-  ErrReset(&ep);
+  KfTestErrReset(&eg);
+  KfTestErrReset(&ep);
   for (PetscInt i = 0; i < NT; i++) {
     for (PetscInt d = 0; d < c->dim; d++) {
       PetscCall(PetscSNPrintf(where, sizeof(where), "target %d comp %d: tile %.17g, reference %.17g (scale %.3g)", (int)i, (int)d, (double)grad[d * LDT + i], (double)rg[d * LDT + i], (double)gmax));
-      PetscCall(ErrUpdate(&eg, PetscAbsReal(grad[d * LDT + i] - rg[d * LDT + i]) / gmax, where));
+      PetscCall(KfTestErrUpdate(&eg, PetscAbsReal(grad[d * LDT + i] - rg[d * LDT + i]) / gmax, where));
     }
     PetscCall(PetscSNPrintf(where, sizeof(where), "target %d: tile %.17g, reference %.17g (scale %.3g)", (int)i, (double)pot[i], (double)rp[i], (double)pmax));
-    PetscCall(ErrUpdate(&ep, PetscAbsReal(pot[i] - rp[i]) / pmax, where));
+    PetscCall(KfTestErrUpdate(&ep, PetscAbsReal(pot[i] - rp[i]) / pmax, where));
   }
-  PetscCall(Check("tile grad vs scalar loop of KfKernelEval", &eg, c->tol));
-  PetscCall(Check("tile pot vs scalar loop of KfKernelEval", &ep, c->tol));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "tile grad vs scalar loop of KfKernelEval", &eg, c->tol));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "tile pot vs scalar loop of KfKernelEval", &ep, c->tol));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -468,7 +409,7 @@ static PetscErrorCode TestTileBitwise(KfKernel k, const Case *c, const Tile *t)
   for (PetscInt i = 0; i < NT; i++)
     for (PetscInt d = 0; d < c->dim; d++) ndiffpot += memcmp(&g0[d * LDT + i], &gn[d * LDT + i], sizeof(PetscReal)) != 0;
   PetscCall(PetscSNPrintf(where, sizeof(where), "%d values differ after rotation, %d in tiles of 8, %d gradients differ without pot", (int)ndiff, (int)ndiff8, (int)ndiffpot));
-  PetscCall(CheckValue("tile bitwise independent of lane, nt, pot (count)", (PetscReal)(ndiff + ndiff8 + ndiffpot), 0, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "tile bitwise independent of lane, nt, pot (count)", (PetscReal)(ndiff + ndiff8 + ndiffpot), 0, where));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -488,7 +429,7 @@ static PetscErrorCode TestTileCoincident(KfKernel k, const Case *c, PetscReal k0
   KfKernelTile(k, 8, 8, xt, 1, 1, xs, &q, g, p);
   for (PetscInt d = 0; d < c->dim; d++) nonzero += g[d * 8 + 3] != 0;
   PetscCall(PetscSNPrintf(where, sizeof(where), "grad (%g, %g, %g), pot %.17g, K0 %.17g", (double)g[3], (double)(c->dim > 1 ? g[11] : 0), (double)(c->dim > 2 ? g[19] : 0), (double)p[3], (double)k0));
-  PetscCall(CheckValue("coincident pair: grad exactly 0, pot K0 (rel)", nonzero ? 1 : PetscAbsReal(p[3] - k0) / PetscMax(PetscAbsReal(k0), 1e-300), tol, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "coincident pair: grad exactly 0, pot K0 (rel)", nonzero ? 1 : PetscAbsReal(p[3] - k0) / PetscMax(PetscAbsReal(k0), 1e-300), tol, where));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -500,7 +441,7 @@ static PetscErrorCode TestTile(KfKernel k, const Case *c, PetscReal scale, Petsc
 
   PetscFunctionBeginUser;
   PetscCall(KfKernelSelfValue(k, &k0, &finite));
-  PetscCall(CheckValue("self value finite", finite ? 0 : 1, 0, "K(0) reported infinite"));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "self value finite", finite ? 0 : 1, 0, "K(0) reported infinite"));
   MakeTile(c, scale, &t);
   PetscCall(TestTileVsReference(k, c, &t, k0, len));
   PetscCall(TestTileBitwise(k, c, &t));
@@ -520,12 +461,12 @@ static PetscErrorCode TestGaussFourier(KfKernel k, PetscInt dim, PetscReal h, Pe
   const PetscReal pre = PetscPowReal(PetscSqrtReal(TWOPI) * h / L, (PetscReal)dim), a = 2 * PETSC_PI * PETSC_PI * h * h / (L * L);
   PetscReal       k0;
   PetscBool       finite;
-  Err             e;
+  KfTestErr       e;
   char            where[200];
 
   PetscFunctionBeginUser;
   PetscCall(KfKernelSelfValue(k, &k0, &finite));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (int i = 0; i < 4; i++) {
     PetscReal r[KF_MAX_DIM] = {0, 0, 0}, K, g[KF_MAX_DIM], Kf = 0, gf[KF_MAX_DIM] = {0, 0, 0};
     PetscInt  kk[KF_MAX_DIM] = {0, 0, 0};
@@ -547,10 +488,10 @@ static PetscErrorCode TestGaussFourier(KfKernel k, PetscInt dim, PetscReal h, Pe
       for (PetscInt d = 0; d < dim; d++) gf[d] -= w * TWOPI * kk[d] / L * sin(ph);
     }
     PetscCall(PetscSNPrintf(where, sizeof(where), "r = (%.6g, %.6g, %.6g): K %.17g, Fourier %.17g", (double)r[0], (double)r[1], (double)r[2], (double)K, (double)Kf));
-    PetscCall(ErrUpdate(&e, PetscAbsReal(K - Kf) / k0, where));
-    for (PetscInt d = 0; d < dim; d++) PetscCall(ErrUpdate(&e, PetscAbsReal(g[d] - gf[d]) * h / k0, where));
+    PetscCall(KfTestErrUpdate(&e, PetscAbsReal(K - Kf) / k0, where));
+    for (PetscInt d = 0; d < dim; d++) PetscCall(KfTestErrUpdate(&e, PetscAbsReal(g[d] - gf[d]) * h / k0, where));
   }
-  PetscCall(Check("K and h grad K vs Fourier series (rel. to K(0))", &e, 1e-13));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K and h grad K vs Fourier series (rel. to K(0))", &e, 1e-13));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -562,24 +503,24 @@ static PetscErrorCode TestExplicit(void)
   KfKernel   k;
   PetscReal  k0, K, g[KF_MAX_DIM];
   PetscBool  finite;
-  Err        e;
+  KfTestErr  e;
   char       where[200];
 
   PetscFunctionBeginUser;
   PetscCall(CreateCase(&c1, &k));
   PetscCall(KfKernelSelfValue(k, &k0, &finite));
   PetscCall(PetscSNPrintf(where, sizeof(where), "K_1(0) = %.17g", (double)k0));
-  PetscCall(CheckValue("K_1(0) = 1/12 (L = 1)", PetscAbsReal(k0 - 1.0 / 12), 1e-15, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "K_1(0) = 1/12 (L = 1)", PetscAbsReal(k0 - 1.0 / 12), 1e-15, where));
   PetscCall(TestTileCoincident(k, &c1, 1.0 / 12, 1e-15));
   PetscCall(KfKernelDestroy(&k));
   PetscCall(CreateCase(&c2, &k));
   PetscCall(KfKernelSelfValue(k, &k0, &finite));
   PetscCall(PetscSNPrintf(where, sizeof(where), "K_2(0) = %.17g", (double)k0));
-  PetscCall(CheckValue("K_2(0) = 1/720 (L = 1)", PetscAbsReal(k0 - 1.0 / 720), 1e-15, where));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "K_2(0) = 1/720 (L = 1)", PetscAbsReal(k0 - 1.0 / 720), 1e-15, where));
   PetscCall(KfKernelDestroy(&k));
   /* Spec A.3: L = 2 pi, s = 1, x in [0, 2 pi): K = x^2/2 - pi x + pi^2/3, K' = x - pi. */
   PetscCall(CreateCase(&c3, &k));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   for (int i = 0; i < 50; i++) {
     const PetscReal x = i ? TWOPI * Rand() : 0, want = x * x / 2 - PETSC_PI * x + PETSC_PI * PETSC_PI / 3, dwant = i ? x - PETSC_PI : 0;
     PetscReal       xt[8], xs = 0, q = 1, gt[8] = {0}, pt[8] = {0};
@@ -588,9 +529,9 @@ static PetscErrorCode TestExplicit(void)
     for (int l = 0; l < 8; l++) xt[l] = x;
     KfKernelTile(k, 8, 8, xt, 1, 1, &xs, &q, gt, pt);
     PetscCall(PetscSNPrintf(where, sizeof(where), "x = %.17g: K %.17g, tile %.17g, want %.17g; K' %.17g, tile %.17g, want %.17g", (double)x, (double)K, (double)pt[0], (double)want, (double)g[0], (double)gt[0], (double)dwant));
-    PetscCall(ErrUpdate(&e, PetscMax(PetscMax(PetscAbsReal(K - want), PetscAbsReal(pt[0] - want)), PetscMax(PetscAbsReal(g[0] - dwant), PetscAbsReal(gt[0] - dwant))) / (PETSC_PI * PETSC_PI), where));
+    PetscCall(KfTestErrUpdate(&e, PetscMax(PetscMax(PetscAbsReal(K - want), PetscAbsReal(pt[0] - want)), PetscMax(PetscAbsReal(g[0] - dwant), PetscAbsReal(gt[0] - dwant))) / (PETSC_PI * PETSC_PI), where));
   }
-  PetscCall(Check("L = 2pi, s = 1: x^2/2 - pi x + pi^2/3, K' = x - pi", &e, 2e-15));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "L = 2pi, s = 1: x^2/2 - pi x + pi^2/3, K' = x - pi", &e, 2e-15));
   PetscCall(KfKernelDestroy(&k));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -640,7 +581,7 @@ static PetscErrorCode TestBadInput(void)
     PetscCall(KfKernelDestroy(&k));
     PetscCall(PetscSNPrintf(what, sizeof(what), "%s raises error %d", bad[i].what, (int)bad[i].want));
     PetscCall(PetscSNPrintf(where, sizeof(where), "KfKernelCreate returned %d", (int)ierr));
-    PetscCall(CheckValue(what, ierr == bad[i].want ? 0 : 1, 0, where));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, what, ierr == bad[i].want ? 0 : 1, 0, where));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -715,7 +656,7 @@ static PetscErrorCode RunAll(void)
   PetscCall(TestBadInput());
   PetscCall(MakeParams(1, 1, 1, &p));
   PetscCall(KfKernelHelp(PETSC_COMM_WORLD, &p)); /* prints only with -help; must not fail */
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " checks failed\n", nfail ? "FAILED" : "PASSED", nfail, nchecks));
+  PetscCall(KfTestSummary(PETSC_COMM_WORLD));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -727,7 +668,7 @@ int main(int argc, char **argv)
   ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the pair-kernel registry\n");
   if (ierr) return 1;
   ierr   = RunAll();
-  failed = nfail;
+  failed = KfTestFailures();
   if (PetscFinalize() || ierr) return 1;
   return failed ? 1 : 0;
 }

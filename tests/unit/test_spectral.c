@@ -9,6 +9,7 @@
 #include "kf_log.h"
 #include "kf_rng.h"
 #include "kf_spectral.h"
+#include "kf_test.h"
 
 #define TOL_COEF  1e-13 /* (a) coefficients of known modes */
 #define TOL_ROUND 1e-14 /* (b) backward(forward(x)) */
@@ -29,69 +30,7 @@ typedef struct {
 
 #define MAX_MODES 8
 
-/* The largest local error of one check and where it occurred, for the failure message. */
-typedef struct {
-  PetscReal err;
-  char      where[160];
-} Err;
-
-static PetscInt nfail = 0, nchecks = 0;
-static char     gridname[64];
-
-static void ErrReset(Err *e)
-{
-  e->err      = 0;
-  e->where[0] = 0;
-}
-
-/* NaN must count as a failure, so it is turned into an infinite error (NaN compares false). */
-static PetscErrorCode ErrUpdate(Err *e, PetscReal err, const char where[])
-{
-  PetscFunctionBeginUser;
-  if (err != err) err = PETSC_INFINITY;
-  if (err > e->err || (err == e->err && !e->where[0])) {
-    e->err = err;
-    PetscCall(PetscStrncpy(e->where, where, sizeof(e->where)));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Collective: reduces the error, prints one ok/FAIL line (FAIL from the rank that saw the worst value). */
-static PetscErrorCode Check(MPI_Comm comm, const char what[], const Err *e, PetscReal tol)
-{
-  struct {
-    double v;
-    int    r;
-  } loc, glob;
-  PetscMPIInt rank;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  loc.v = (double)e->err;
-  loc.r = rank;
-  PetscCallMPI(MPI_Allreduce(&loc, &glob, 1, MPI_DOUBLE_INT, MPI_MAXLOC, comm));
-  nchecks++;
-  if (glob.v <= tol) {
-    PetscCall(PetscPrintf(comm, "ok    %-26s %-44s max error %.2e (tol %.0e)\n", gridname, what, glob.v, (double)tol));
-  } else {
-    nfail++;
-    if (rank == glob.r) PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL  %-26s %-44s max error %.3e > tol %.0e on rank %d at %s\n", gridname, what, glob.v, (double)tol, rank, e->where));
-  }
-  PetscCallMPI(MPI_Barrier(comm)); /* keeps the FAIL line next to its check in the merged output */
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A boolean check: ok on every rank. */
-static PetscErrorCode CheckTrue(MPI_Comm comm, const char what[], PetscBool ok, const char where[])
-{
-  Err e;
-
-  PetscFunctionBeginUser;
-  ErrReset(&e);
-  if (!ok) PetscCall(ErrUpdate(&e, 1, where));
-  PetscCall(Check(comm, what, &e, 0));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+static char gridname[64]; /* the label of the current grid in every check line */
 
 /* (i mod n) in 0..n-1 for negative i too. */
 static PetscInt Mod(PetscInt i, PetscInt n)
@@ -235,7 +174,7 @@ static PetscErrorCode CheckLayout(MPI_Comm comm, const Grid *G, KfSpectral sp)
   /* Shape of the layout: dimension, the grid, the half space in d >= 2 only. */
   ok = (PetscBool)(lay->dim == G->dim && lay->halfspace == (G->dim >= 2));
   for (PetscInt j = 0; j < KF_MAX_DIM; j++) ok = (PetscBool)(ok && lay->n[j] == (j < G->dim ? G->n[j] : 1));
-  PetscCall(CheckTrue(comm, "layout: dim, n, halfspace", ok, "layout header"));
+  PetscCall(KfTestCheckTrue(comm, gridname, "layout: dim, n, halfspace", ok, "layout header"));
 
   /* Axes other than the first are not distributed; the last Fourier axis holds 0..n/2 with the half space. */
   ok    = PETSC_TRUE;
@@ -252,7 +191,7 @@ static PetscErrorCode CheckLayout(MPI_Comm comm, const Grid *G, KfSpectral sp)
     ok = PETSC_FALSE;
     PetscCall(PetscSNPrintf(where, sizeof(where), "nlocal %" PetscInt_FMT " nmodes %" PetscInt_FMT " disagree with the boxes", lay->nlocal, lay->nmodes));
   }
-  PetscCall(CheckTrue(comm, "layout: undistributed axes, sizes", ok, where));
+  PetscCall(KfTestCheckTrue(comm, gridname, "layout: undistributed axes, sizes", ok, where));
 
   /* The first-axis ranges must be contiguous, in rank order, and cover 0..n0-1 (real and Fourier). */
   mine[0] = lay->start[0], mine[1] = lay->count[0], mine[2] = lay->kstart[0], mine[3] = lay->kcount[0];
@@ -278,7 +217,7 @@ static PetscErrorCode CheckLayout(MPI_Comm comm, const Grid *G, KfSpectral sp)
     }
   }
   PetscCall(PetscFree(all));
-  PetscCall(CheckTrue(comm, "layout: first axis tiles 0..n0-1", ok, where));
+  PetscCall(KfTestCheckTrue(comm, gridname, "layout: first axis tiles 0..n0-1", ok, where));
 
   /* Totals: every point and every stored mode exactly once. */
   expect_modes = 1;
@@ -286,14 +225,14 @@ static PetscErrorCode CheckLayout(MPI_Comm comm, const Grid *G, KfSpectral sp)
   lsum[0] = lay->nlocal, lsum[1] = lay->nmodes;
   PetscCallMPI(MPI_Allreduce(lsum, sums, 2, MPIU_INT64, MPI_SUM, comm));
   PetscCall(PetscSNPrintf(where, sizeof(where), "sum nlocal %" PetscInt64_FMT " (ntotal %" PetscInt64_FMT "), sum nmodes %" PetscInt64_FMT " (want %" PetscInt_FMT ")", sums[0], lay->ntotal, sums[1], expect_modes));
-  PetscCall(CheckTrue(comm, "layout: totals of points and modes", (PetscBool)(sums[0] == lay->ntotal && sums[1] == expect_modes), where));
+  PetscCall(KfTestCheckTrue(comm, gridname, "layout: totals of points and modes", (PetscBool)(sums[0] == lay->ntotal && sums[1] == expect_modes), where));
 
   PetscCall(KfSpectralCreateVec(sp, &v));
   PetscCall(VecGetLocalSize(v, &vlocal));
   PetscCall(VecGetSize(v, &vglobal));
   PetscCall(VecDestroy(&v));
   PetscCall(PetscSNPrintf(where, sizeof(where), "Vec sizes %" PetscInt_FMT "/%" PetscInt_FMT, vlocal, vglobal));
-  PetscCall(CheckTrue(comm, "KfSpectralCreateVec matches the layout", (PetscBool)(vlocal == lay->nlocal && vglobal == lay->ntotal), where));
+  PetscCall(KfTestCheckTrue(comm, gridname, "KfSpectralCreateVec matches the layout", (PetscBool)(vlocal == lay->nlocal && vglobal == lay->ntotal), where));
   if (nempty) PetscCall(PetscPrintf(comm, "note  %-26s %" PetscInt_FMT " of %d ranks hold no grid points\n", gridname, nempty, size));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -304,7 +243,7 @@ static PetscErrorCode CheckModes(MPI_Comm comm, const Grid *G, KfSpectral sp, Pe
   const KfSpectralLayout *lay;
   Mode                    modes[MAX_MODES];
   PetscInt                nm = MakeModes(G, modes);
-  Err                     e, eunt;
+  KfTestErr               e, eunt;
   char                    where[160];
 
   PetscFunctionBeginUser;
@@ -312,7 +251,7 @@ static PetscErrorCode CheckModes(MPI_Comm comm, const Grid *G, KfSpectral sp, Pe
   FillModes(G, lay, nm, modes, x);
   PetscCall(PetscArraycpy(x0, x, lay->nlocal));
   PetscCall(KfSpectralForward(sp, x, xhat));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   FOR_MODES(lay, i0, i1, i2, m)
   {
     PetscInt  idx[KF_MAX_DIM];
@@ -321,14 +260,14 @@ static PetscErrorCode CheckModes(MPI_Comm comm, const Grid *G, KfSpectral sp, Pe
     ModeIndex(lay, i0, i1, i2, idx);
     want = Expected(G, nm, modes, idx);
     PetscCall(ModeString(idx, G->dim, xhat[m], want, where, sizeof(where)));
-    PetscCall(ErrUpdate(&e, cabs(xhat[m] - want), where));
+    PetscCall(KfTestErrUpdate(&e, cabs(xhat[m] - want), where));
   }
-  PetscCall(Check(comm, "(a) forward: coefficients of known modes", &e, TOL_COEF));
+  PetscCall(KfTestCheck(comm, gridname, "(a) forward: coefficients of known modes", &e, TOL_COEF));
 
   /* The forward transform takes a const input: it must not have been used as scratch. */
-  ErrReset(&eunt);
-  for (PetscInt i = 0; i < lay->nlocal; i++) PetscCall(ErrUpdate(&eunt, PetscAbsScalar(x[i] - x0[i]), "input entry"));
-  PetscCall(Check(comm, "forward leaves its input untouched", &eunt, 0));
+  KfTestErrReset(&eunt);
+  for (PetscInt i = 0; i < lay->nlocal; i++) PetscCall(KfTestErrUpdate(&eunt, PetscAbsScalar(x[i] - x0[i]), "input entry"));
+  PetscCall(KfTestCheck(comm, gridname, "forward leaves its input untouched", &eunt, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -337,7 +276,7 @@ static PetscErrorCode CheckRoundTripParseval(MPI_Comm comm, const Grid *G, KfSpe
 {
   const KfSpectralLayout *lay;
   Mode                    modes[MAX_MODES];
-  Err                     e;
+  KfTestErr               e;
   char                    where[160], what[64];
   PetscReal               loc[2] = {0, 0}, glob[2], mean2, rel;
 
@@ -348,21 +287,21 @@ static PetscErrorCode CheckRoundTripParseval(MPI_Comm comm, const Grid *G, KfSpe
   PetscCall(KfSpectralForward(sp, x, xhat));
   PetscCall(PetscArraycpy(xhat0, xhat, lay->nmodes));
   PetscCall(KfSpectralBackward(sp, xhat, y));
-  ErrReset(&e);
+  KfTestErrReset(&e);
   FOR_POINTS(lay, i0, i1, i2, m)
   {
     PetscInt g[KF_MAX_DIM];
 
     GridIndex(lay, i0, i1, i2, g);
     PetscCall(PetscSNPrintf(where, sizeof(where), "point (%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ") got %.17g want %.17g", g[0], g[1], g[2], (double)y[m], (double)x[m]));
-    PetscCall(ErrUpdate(&e, PetscAbsScalar(y[m] - x[m]), where));
+    PetscCall(KfTestErrUpdate(&e, PetscAbsScalar(y[m] - x[m]), where));
   }
   PetscCall(PetscSNPrintf(what, sizeof(what), "(b) backward(forward(x)) == x, %s field", random ? "random" : "modes"));
-  PetscCall(Check(comm, what, &e, TOL_ROUND));
+  PetscCall(KfTestCheck(comm, gridname, what, &e, TOL_ROUND));
 
-  ErrReset(&e);
-  for (PetscInt m = 0; m < lay->nmodes; m++) PetscCall(ErrUpdate(&e, cabs(xhat[m] - xhat0[m]), "a mode changed"));
-  PetscCall(Check(comm, "backward leaves xhat untouched", &e, 0));
+  KfTestErrReset(&e);
+  for (PetscInt m = 0; m < lay->nmodes; m++) PetscCall(KfTestErrUpdate(&e, cabs(xhat[m] - xhat0[m]), "a mode changed"));
+  PetscCall(KfTestCheck(comm, gridname, "backward leaves xhat untouched", &e, 0));
 
   /* Parseval: mean_g x^2 = sum over Z^d-representatives |xhat|^2; the half space counts pairs twice. */
   FOR_MODES(lay, i0, i1, i2, m)
@@ -376,11 +315,11 @@ static PetscErrorCode CheckRoundTripParseval(MPI_Comm comm, const Grid *G, KfSpe
   PetscCallMPI(MPI_Allreduce(loc, glob, 2, MPIU_REAL, MPI_SUM, comm));
   mean2 = glob[1] / (PetscReal)lay->ntotal;
   rel   = PetscAbsReal(glob[0] - mean2) / mean2;
-  ErrReset(&e);
+  KfTestErrReset(&e);
   PetscCall(PetscSNPrintf(where, sizeof(where), "sum w|xhat|^2 = %.17g, mean x^2 = %.17g", (double)glob[0], (double)mean2));
-  PetscCall(ErrUpdate(&e, rel, where));
+  PetscCall(KfTestErrUpdate(&e, rel, where));
   PetscCall(PetscSNPrintf(what, sizeof(what), "(d) Parseval with KfModeWeight, %s field", random ? "random" : "modes"));
-  PetscCall(Check(comm, what, &e, TOL_PARS));
+  PetscCall(KfTestCheck(comm, gridname, what, &e, TOL_PARS));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -410,7 +349,7 @@ static PetscErrorCode CheckDerivative(MPI_Comm comm, const Grid *G, KfSpectral s
   }
   PetscCall(KfSpectralForward(sp, x, xhat));
   for (PetscInt j = 0; j < G->dim; j++) {
-    Err       e;
+    KfTestErr e;
     PetscReal scale = PetscMax(1.0, PetscAbsReal(w * k[j]));
 
     FOR_MODES(lay, i0, i1, i2, m)
@@ -421,7 +360,7 @@ static PetscErrorCode CheckDerivative(MPI_Comm comm, const Grid *G, KfSpectral s
       work[m] = (2 * idx[j] == G->n[j]) ? 0 : I * w * (PetscReal)KfWavenumber(idx[j], G->n[j]) * xhat[m];
     }
     PetscCall(KfSpectralBackward(sp, work, y));
-    ErrReset(&e);
+    KfTestErrReset(&e);
     FOR_POINTS(lay, i0, i1, i2, m)
     {
       PetscInt  g[KF_MAX_DIM];
@@ -430,10 +369,10 @@ static PetscErrorCode CheckDerivative(MPI_Comm comm, const Grid *G, KfSpectral s
       GridIndex(lay, i0, i1, i2, g);
       want = w * k[j] * PetscCosReal(Phase(G, k, g) + phi);
       PetscCall(PetscSNPrintf(where, sizeof(where), "point (%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ") got %.17g want %.17g", g[0], g[1], g[2], (double)y[m], (double)want));
-      PetscCall(ErrUpdate(&e, PetscAbsScalar(y[m] - want) / scale, where));
+      PetscCall(KfTestErrUpdate(&e, PetscAbsScalar(y[m] - want) / scale, where));
     }
     PetscCall(PetscSNPrintf(what, sizeof(what), "(c) d/dx%" PetscInt_FMT " of sin, k = %" PetscInt_FMT " (rel)", j + 1, k[j]));
-    PetscCall(Check(comm, what, &e, TOL_DERIV));
+    PetscCall(KfTestCheck(comm, gridname, what, &e, TOL_DERIV));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -493,7 +432,7 @@ static PetscErrorCode RunAll(void)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "test_spectral on %d rank%s\n", size, size > 1 ? "s" : ""));
   for (size_t i = 0; i < sizeof(grids) / sizeof(grids[0]); i++) PetscCall(RunGrid(PETSC_COMM_WORLD, &grids[i]));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " checks failed\n", nfail ? "FAILED" : "PASSED", nfail, nchecks));
+  PetscCall(KfTestSummary(PETSC_COMM_WORLD));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -508,8 +447,8 @@ int main(int argc, char **argv)
   if (!ierr) ierr = KfSpectralInitialize();
   if (!ierr) ierr = RunAll();
   (void)KfSpectralFinalize();
-  failed = nfail;
-  /* nfail is only counted on failures seen collectively, so every rank agrees on the status. */
+  failed = KfTestFailures();
+  /* failures are only counted when seen collectively, so every rank agrees on the status. */
   if (PetscFinalize() || ierr) return 1;
   return failed ? 1 : 0;
 }

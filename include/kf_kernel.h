@@ -17,7 +17,7 @@ typedef struct _p_KfKernel *KfKernel;
   Kernels (-kernel NAME; parameters -kernel_h, -kernel_c, -kernel_beta, -kernel_q; -help lists them):
     -domain torus (default, positions in [0, L)^d, L = -L):
       sobolev   (default) K_s with Fourier multiplier (2 pi |k|/L)^-2s, s = -s (math spec A.2/A.3); d = 1 only
-                (d >= 2: PETSC_ERR_SUP until Ewald is wired in). Integer s <= 8: Bernoulli polynomials; other
+                (d >= 2: KF_ERR_INPUT until Ewald is wired in). Integer s <= 8: Bernoulli polynomials; other
                 s > 1/2: the Hurwitz-zeta closed form as an even power series plus |x|^{2s-1} (or, for 2s odd,
                 x^{2s-1} log|x|); s <= 1/2 (infinite K(0)) and s within 1e-3 of a half-integer other than the
                 half-integer itself are refused.
@@ -33,7 +33,7 @@ typedef struct _p_KfKernel *KfKernel;
 /*
   Reads -domain torus|free, -kernel NAME and the kernel's parameters (checked; errors name option, value,
   valid range); dim, s, L come from KfParams (p->dim, p->s, p->L). Collective on comm (reads options).
-  Errors: KF_ERR_INPUT for bad options; PETSC_ERR_SUP for sobolev in d >= 2 (Ewald not wired in yet).
+  Errors: KF_ERR_INPUT for bad options; also for sobolev in d >= 2 (Ewald not wired in yet).
 */
 PETSC_EXTERN PetscErrorCode KfKernelCreate(MPI_Comm, const KfParams *, KfKernel *);
 PETSC_EXTERN PetscErrorCode KfKernelDestroy(KfKernel *);

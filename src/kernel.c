@@ -1061,7 +1061,7 @@ static PetscErrorCode SetUpSobolev(KfKernel k)
   const PetscReal s = k->s, half = nearbyint(s - 0.5) + 0.5;
 
   PetscFunctionBeginUser;
-  PetscCheck(k->dim == 1, PETSC_COMM_WORLD, PETSC_ERR_SUP, "sobolev kernel in d = %d: Ewald summation not available yet", (int)k->dim);
+  PetscCheck(k->dim == 1, PETSC_COMM_WORLD, KF_ERR_INPUT, "-kernel sobolev in d = %d: Ewald summation is not wired into the particle sums yet; use -dim 1, or -domain free with another kernel", (int)k->dim);
   PetscCheck(s > 0.5, PETSC_COMM_WORLD, KF_ERR_INPUT, "-s %s: the sobolev kernel in d = 1 needs s > 1/2 (K_s(0) is infinite for s <= 1/2)", KF_NUM(s));
   PetscCheck(s == half || fabs(s - half) >= 1e-3, PETSC_COMM_WORLD, KF_ERR_INPUT, "-s %s: too close to the half-integer %s, where the closed form loses its digits to cancellation; use -s %s or a value at least 0.001 away",
              KF_NUM(s), KF_NUM(half), KF_NUM(half));

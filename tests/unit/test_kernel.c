@@ -558,7 +558,7 @@ static PetscErrorCode TestBadInput(void)
       {{{"-domain", "free"}, {"-kernel", "imq"}, {"-kernel_c", "0"}}, 2, 1, 1, KF_ERR_INPUT, "-kernel_c 0"},
       {{{"-domain", "free"}, {"-kernel", "sobolev"}}, 1, 1, 1, KF_ERR_INPUT, "-domain free -kernel sobolev"},
       {{{"-kernel", "riesz"}}, 1, 1, 1, KF_ERR_INPUT, "-kernel riesz on the torus"},
-      {{{"-kernel", "sobolev"}}, 2, 1, 1, PETSC_ERR_SUP, "sobolev in d = 2 (Ewald)"},
+      {{{"-kernel", "sobolev"}}, 2, 1, 1, KF_ERR_INPUT, "sobolev in d = 2 (Ewald)"},
       {{{"-kernel", "sobolev"}}, 1, 0.5, 1, KF_ERR_INPUT, "sobolev -s 0.5"},
       {{{"-kernel", "sobolev"}}, 1, 1.5004, 1, KF_ERR_INPUT, "sobolev -s 1.5004 (near 3/2)"},
   };

@@ -50,6 +50,8 @@ PETSC_EXTERN PetscErrorCode KfEwaldSelfValue(KfEwald, PetscReal *k0, PetscBool *
 /* Short-range part only, for pair loops: sum over the images of r within r_c, plus the constant; the long part is done from structure factors by the caller.
    Same conventions at r = 0 as KfEwaldEval. K or grad may be NULL (a velocity needs only grad, which skips half the work). */
 PETSC_EXTERN PetscErrorCode KfEwaldShort(KfEwald, const PetscReal r[], PetscReal *K, PetscReal grad[]);
+/* The same as a plain function for hot loops (no PETSc error stack; the object is only read, so it is thread-safe). */
+PETSC_EXTERN void KfEwaldShortPair(KfEwald, const PetscReal r[], PetscReal *K, PetscReal grad[]);
 
 /* Long-range modes for structure-factor evaluation: nk wave vectors (integer k, half space, k != 0), coef[m] = the real coefficient multiplying
    e^{2πik·x/L} + e^{-2πik·x/L} (so K_long(x) = Σ_m coef[m] 2cos(2πk_m·x/L)); the caller computes S(k) = Σ_j q_j e^{-2πik·X_j/L}.

@@ -16,11 +16,13 @@ typedef struct _p_KfKernel *KfKernel;
 /*
   Kernels (-kernel NAME; parameters -kernel_h, -kernel_c, -kernel_beta, -kernel_q; -help lists them):
     -domain torus (default, positions in [0, L)^d, L = -L):
-      sobolev   (default) K_s with Fourier multiplier (2 pi |k|/L)^-2s, s = -s (math spec A.2/A.3); d = 1 only
-                (d >= 2: KF_ERR_INPUT until Ewald is wired in). Integer s <= 8: Bernoulli polynomials; other
-                s > 1/2: the Hurwitz-zeta closed form as an even power series plus |x|^{2s-1} (or, for 2s odd,
-                x^{2s-1} log|x|); s <= 1/2 (infinite K(0)) and s within 1e-3 of a half-integer other than the
-                half-integer itself are refused.
+      sobolev   (default) K_s with Fourier multiplier (2 pi |k|/L)^-2s, s = -s (math spec A.2/A.3).
+                d = 1: integer s <= 8: Bernoulli polynomials; other s > 1/2: the Hurwitz-zeta closed form as an
+                even power series plus |x|^{2s-1} (or, for 2s odd, x^{2s-1} log|x|); s <= 1/2 (infinite K(0)) and
+                s within 1e-3 of a half-integer other than the half-integer itself are refused.
+                d = 2, 3, any 0 < s < 50: Ewald splitting (kf_ewald.h, math spec B.3) with -ewald_tol (default
+                1e-13): the tile sums the short-range part, and the caller adds the long-range part from the
+                modes of KfKernelGetLongRange (structure factors). K(0) is infinite for 2s <= d.
       gaussian  sum over images n in Z^d of exp(-|r + nL|^2/(2h^2)), 0 < h <= L (default 1); per axis the
                 images |n| <= floor(sqrt(80) h/L + 1/2) (dropped ones weigh < e^-40 of the peak).
     -domain free (R^d, d = 1..3; math spec B.6):
@@ -33,7 +35,7 @@ typedef struct _p_KfKernel *KfKernel;
 /*
   Reads -domain torus|free, -kernel NAME and the kernel's parameters (checked; errors name option, value,
   valid range); dim, s, L come from KfParams (p->dim, p->s, p->L). Collective on comm (reads options).
-  Errors: KF_ERR_INPUT for bad options; also for sobolev in d >= 2 (Ewald not wired in yet).
+  Errors: KF_ERR_INPUT for bad options.
 */
 PETSC_EXTERN PetscErrorCode KfKernelCreate(MPI_Comm, const KfParams *, KfKernel *);
 PETSC_EXTERN PetscErrorCode KfKernelDestroy(KfKernel *);
@@ -56,7 +58,8 @@ PETSC_EXTERN PetscErrorCode KfKernelEval(KfKernel, const PetscReal r[], PetscRea
   Accumulates  grad[c*ldt + i] += sum_j qs[j] * dK/dr_c (xt_i - xs_j)  and, if pot != NULL,
   pot[i] += sum_j qs[j] * K(xt_i - xs_j).
   nt is a multiple of KF_KERNEL_WIDTH. A pair at exactly zero displacement contributes gradient 0 and potential
-  K0 (the self value if finite, else 0); for the kernels singular at 0 (riesz, laplace gradients, non-integer
+  K0 (the self value if finite, else 0; for a kernel with long-range modes, K0 minus their value at 0, so that the
+  tile plus the modes give K0); for the kernels singular at 0 (riesz, laplace gradients, non-integer
   sobolev) a pair with |r|^2 below DBL_MIN (|r| < 1.5e-154) counts as coincident too.
   On the torus positions must lie in [0, L) (the displacement is wrapped once, not reduced).
   Each target's sum runs over j = 0..ns-1 in that order with the same instruction sequence for every target
@@ -97,3 +100,12 @@ PETSC_EXTERN PetscErrorCode KfKernelGetOps(KfKernel, PetscBool with_pot, KfKerne
 PETSC_EXTERN void KfKernelVecExp(PetscInt n, const PetscReal *in, PetscReal *out);
 PETSC_EXTERN void KfKernelVecLog(PetscInt n, const PetscReal *in, PetscReal *out);
 PETSC_EXTERN void KfKernelVecRsqrt(PetscInt n, const PetscReal *in, PetscReal *out);
+
+/*
+  The part of the kernel that KfKernelTile leaves out, as modes: K = tile part + sum_m coef[m] 2 cos(2 pi k_m.r/L)
+  with nk integer wave vectors k_m (nk x dim, a half space). nk = 0 for every kernel but sobolev in d >= 2. The
+  arrays belong to the kernel.
+*/
+PETSC_EXTERN PetscErrorCode KfKernelGetLongRange(KfKernel, PetscInt *nk, const PetscInt **k, const PetscReal **coef);
+/* Torus kernels: the coefficient c_k of K(x) = sum_k c_k e^{2 pi i k.x/L} for the integer wave vector k. */
+PETSC_EXTERN PetscErrorCode KfKernelFourierCoefficient(KfKernel, const PetscInt k[], PetscReal *ck);

@@ -45,3 +45,13 @@ PETSC_EXTERN PetscErrorCode KfSpectralFreeModes(KfComplex **);
 PETSC_EXTERN PetscErrorCode KfSpectralForward(KfSpectral, const PetscScalar[], KfComplex[]);
 PETSC_EXTERN PetscErrorCode KfSpectralBackward(KfSpectral, const KfComplex[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode KfSpectralVersion(const char **);
+
+/*
+  The modes of this rank's part of `modes` (from KfSpectralForward) that lie in the half space "last nonzero
+  wavenumber positive", Nyquist indices (k_j = n_j/2) excluded, in storage order: nk wave vectors k (nk x dim,
+  row-major) and interleaved coefficients a (2 nk), so that the real field is
+  a0 + sum_m 2 Re(a_m e^{2 pi i k_m.x/L}) (the trigonometric interpolant without its Nyquist modes).
+  *a0 = the k = 0 coefficient if this rank holds it, else 0. Free with PetscFree2(*k, *a). On a KfSpectral made
+  on PETSC_COMM_SELF this is the whole list, in an order that does not depend on the number of ranks.
+*/
+PETSC_EXTERN PetscErrorCode KfSpectralHalfModes(KfSpectral, const KfComplex modes[], PetscInt *nk, PetscInt **k, PetscReal **a, PetscReal *a0);

@@ -478,13 +478,18 @@ PetscErrorCode KfEwaldGetSplit(KfEwald ew, PetscReal *tau0, PetscReal *rc, Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode KfEwaldShort(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal grad[])
+void KfEwaldShortPair(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal grad[])
 {
   PetscReal x[KF_MAX_DIM] = {0, 0, 0};
 
-  PetscFunctionBeginUser;
   ReduceUnit(ew->dim, ew->L, r, x);
   ShortUnit(ew, x, K, grad);
+}
+
+PetscErrorCode KfEwaldShort(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal grad[])
+{
+  PetscFunctionBeginUser;
+  KfEwaldShortPair(ew, r, K, grad);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -12,6 +12,7 @@
    polynomials in {x} instead of the tile's centred form, a wider image sum), so the tests compare two
    implementations. */
 #include "kf_kernel.h"
+#include "kf_ewald.h"
 #include <float.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_gamma.h>
@@ -370,7 +371,9 @@ struct _p_KfKernel {
   PetscReal ser[SER_MAX], dser[SER_MAX]; /* potential / gradient polynomial coefficients */
   PetscReal k0;
   PetscBool finite;
-  char      desc[160];
+  KfEwald   ewald;     /* sobolev in d >= 2: the tile sums the short-range part */
+  PetscReal ewald_tol, kshort0; /* kshort0: the tile's value at r = 0, K(0) - K_long(0) (or -K_long(0) if K(0) is infinite) */
+  char      desc[200];
 };
 
 const char *const KfDomains[] = {"torus", "free", "KfDomain", "KF_DOMAIN_", NULL};
@@ -668,6 +671,37 @@ KF_INLINE void PairLaplace(KfKernel k, int dim, int pot, const V *xt, const V *x
 }
 KF_TILES(TileLaplace, PairLaplace)
 
+/* ============================================================================ sobolev, d >= 2 (Ewald) */
+
+/* The short-range part pair by pair (KfEwaldShortPair, scalar); the long-range modes are the caller's (KfKernelGetLongRange). */
+static void TileEwald(KfKernel k, PetscInt nt, PetscInt ldt, const PetscReal *xt, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *grad, PetscReal *pot)
+{
+  const PetscInt d = k->dim;
+
+  for (PetscInt i = 0; i < nt; i++) {
+    PetscReal g[KF_MAX_DIM] = {0, 0, 0}, p = 0;
+
+    for (PetscInt j = 0; j < ns; j++) {
+      PetscReal r[KF_MAX_DIM] = {0, 0, 0}, gj[KF_MAX_DIM] = {0, 0, 0}, K = 0;
+      PetscBool zero = PETSC_TRUE;
+
+      for (PetscInt c = 0; c < d; c++) {
+        r[c] = xt[c * ldt + i] - xs[c * lds + j];
+        zero = (PetscBool)(zero && r[c] == 0);
+      }
+      if (zero) {
+        p += qs[j] * k->kshort0;
+        continue;
+      }
+      KfEwaldShortPair(k->ewald, r, pot ? &K : NULL, gj);
+      p += qs[j] * K;
+      for (PetscInt c = 0; c < d; c++) g[c] += qs[j] * gj[c];
+    }
+    for (PetscInt c = 0; c < d; c++) grad[c * ldt + i] += g[c];
+    if (pot) pot[i] += p;
+  }
+}
+
 /* ============================================================================ scalar references */
 
 /* Bernoulli numbers B_0..B_16 as exact fractions (odd ones beyond B_1 vanish). */
@@ -793,6 +827,16 @@ static void EvalRiesz(KfKernel k, const PetscReal r[], PetscReal *K, PetscReal g
   RadialGrad(k, r, r2 >= DBL_MIN ? -k->q * pow(rad, k->q - 2) : 0, grad);
 }
 
+static void EvalEwald(KfKernel k, const PetscReal r[], PetscReal *K, PetscReal grad[])
+{
+  PetscReal Kv = 0, g[KF_MAX_DIM] = {0, 0, 0};
+
+  (void)KfEwaldEval(k->ewald, r, &Kv, g);
+  if (K) *K = Kv;
+  if (grad)
+    for (PetscInt c = 0; c < k->dim; c++) grad[c] = g[c];
+}
+
 static void EvalLaplace(KfKernel k, const PetscReal r[], PetscReal *K, PetscReal grad[])
 {
   double r2, rad;
@@ -913,6 +957,12 @@ static void OpsRiesz(KfKernel k, PetscBool pot, KfKernelOps *o)
   if (pot) OpsPlain(o, 1, 0, 2);
 }
 
+/* Scalar code: counted as flops only (about 40 per image sum and table look-up), no vector issue model. */
+static void OpsEwald(KfKernel k, PetscBool pot, KfKernelOps *o)
+{
+  o->flops = pot ? 50 : 40;
+}
+
 static void OpsLaplace(KfKernel k, PetscBool pot, KfKernelOps *o)
 {
   OpsRadial(k, o);
@@ -943,6 +993,7 @@ static const Variant var_imq      = {KF_TILE_TABLE(TileImq), EvalImq, OpsImq};
 static const Variant var_riesz1   = {KF_TILE_TABLE(TileRiesz1), EvalRiesz, OpsRiesz1};
 static const Variant var_riesz    = {KF_TILE_TABLE(TileRiesz), EvalRiesz, OpsRiesz};
 static const Variant var_laplace  = {KF_TILE_TABLE(TileLaplace), EvalLaplace, OpsLaplace};
+static const Variant var_ewald    = {{{NULL, NULL}, {TileEwald, TileEwald}, {TileEwald, TileEwald}}, EvalEwald, OpsEwald};
 
 /* ============================================================================ set-up of each kernel */
 
@@ -1056,12 +1107,40 @@ static void SetUpBernoulli(KfKernel k, PetscInt s)
   k->k0   = sign * bern_num[2 * s] / bern_den[2 * s] / Factorial((int)(2 * s)) * pow(k->L, 2 * (PetscReal)s);
 }
 
+static PetscErrorCode ReadSobolev(PetscOptionItems *PetscOptionsObject, KfKernel k)
+{
+  PetscFunctionBeginUser;
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-ewald_tol", "Tolerance of the Ewald split (d >= 2): error of K and grad K relative to their size", 1e-13, 1e-15, 1e-3, PETSC_FALSE, &k->ewald_tol, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* d >= 2: K_s = short (real space, the tile) + long (modes, the caller); any 0 < s < 50. */
+static PetscErrorCode SetUpEwald(KfKernel k)
+{
+  char      ed[160];
+  PetscReal klong0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(k->s > 0 && k->s < 50, PETSC_COMM_WORLD, KF_ERR_INPUT, "-s %s: the sobolev kernel in d = %d needs 0 < s < 50", KF_NUM(k->s), (int)k->dim);
+  PetscCall(KfEwaldCreate(k->dim, k->s, k->L, k->ewald_tol, &k->ewald));
+  PetscCall(KfEwaldSelfValue(k->ewald, &k->k0, &k->finite));
+  PetscCall(KfEwaldLongSelf(k->ewald, &klong0));
+  k->kshort0 = (k->finite ? k->k0 : 0) - klong0;
+  k->var     = &var_ewald;
+  PetscCall(KfEwaldDescribe(k->ewald, ed, sizeof(ed)));
+  PetscCall(PetscSNPrintf(k->desc, sizeof(k->desc), "sobolev s = %s on the torus L = %s (%s)", KF_NUM(k->s), KF_NUM(k->L), ed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SetUpSobolev(KfKernel k)
 {
   const PetscReal s = k->s, half = nearbyint(s - 0.5) + 0.5;
 
   PetscFunctionBeginUser;
-  PetscCheck(k->dim == 1, PETSC_COMM_WORLD, KF_ERR_INPUT, "-kernel sobolev in d = %d: Ewald summation is not wired into the particle sums yet; use -dim 1, or -domain free with another kernel", (int)k->dim);
+  if (k->dim > 1) {
+    PetscCall(SetUpEwald(k));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCheck(s > 0.5, PETSC_COMM_WORLD, KF_ERR_INPUT, "-s %s: the sobolev kernel in d = 1 needs s > 1/2 (K_s(0) is infinite for s <= 1/2)", KF_NUM(s));
   PetscCheck(s == half || fabs(s - half) >= 1e-3, PETSC_COMM_WORLD, KF_ERR_INPUT, "-s %s: too close to the half-integer %s, where the closed form loses its digits to cancellation; use -s %s or a value at least 0.001 away",
              KF_NUM(s), KF_NUM(half), KF_NUM(half));
@@ -1188,7 +1267,7 @@ typedef struct {
 } KernelEntry;
 
 static const KernelEntry registry[] = {
-    {"sobolev", PETSC_TRUE, PETSC_FALSE, NULL, NULL, SetUpSobolev},
+    {"sobolev", PETSC_TRUE, PETSC_FALSE, "sobolev kernel K_s on the torus", ReadSobolev, SetUpSobolev},
     {"gaussian", PETSC_TRUE, PETSC_TRUE, "gaussian kernel exp(-|r|^2/(2h^2)), periodised on the torus", ReadH, SetUpGaussian},
     {"imq", PETSC_FALSE, PETSC_TRUE, "imq kernel (c^2+|r|^2)^(-beta)", ReadImq, SetUpImq},
     {"riesz", PETSC_FALSE, PETSC_TRUE, "riesz kernel -|r|^q (q = 1: energy distance)", ReadRiesz, SetUpRiesz},
@@ -1199,7 +1278,7 @@ static const KernelEntry registry[] = {
 static const char *const kernel_names[] = {"sobolev", "gaussian", "imq", "riesz", "laplace", "KfKernelType", "KF_KERNEL_", NULL};
 
 #define KERNEL_HELP                                                                                                                                             \
-  "Pair kernel: sobolev (torus, d = 1: K_s with Fourier multiplier (2 pi |k|/L)^(-2s), s = -s > 1/2), gaussian (exp(-|r|^2/(2h^2)), periodised on the torus), " \
+  "Pair kernel: sobolev (torus: K_s with Fourier multiplier (2 pi |k|/L)^(-2s), s = -s; d = 1 closed forms need s > 1/2, d = 2, 3 Ewald sums any 0 < s < 50), gaussian (exp(-|r|^2/(2h^2)), periodised on the torus), " \
   "imq ((c^2+|r|^2)^(-beta)), riesz (-|r|^q, q = 1: energy distance), laplace (exp(-|r|/h)); imq, riesz, laplace need -domain free. Default: sobolev on the torus, gaussian in free space"
 
 static PetscErrorCode Available(PetscInt domain, char buf[], size_t len)
@@ -1276,6 +1355,8 @@ PetscErrorCode KfKernelHelp(MPI_Comm comm, const KfParams *p)
 PetscErrorCode KfKernelDestroy(KfKernel *k)
 {
   PetscFunctionBeginUser;
+  if (!*k) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KfEwaldDestroy(&(*k)->ewald));
   PetscCall(PetscFree(*k));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -1329,5 +1410,31 @@ PetscErrorCode KfKernelCost(KfKernel k, PetscReal *flops)
   PetscFunctionBeginUser;
   PetscCall(KfKernelGetOps(k, PETSC_FALSE, &ops));
   *flops = ops.flops;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfKernelGetLongRange(KfKernel k, PetscInt *nk, const PetscInt **kv, const PetscReal **coef)
+{
+  PetscFunctionBeginUser;
+  *nk = 0;
+  if (kv) *kv = NULL;
+  if (coef) *coef = NULL;
+  if (k->ewald) PetscCall(KfEwaldLongModes(k->ewald, nk, kv, coef));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Fourier coefficients c_k of the torus kernels, K(x) = sum_k c_k e^{2 pi i k.x/L}: sobolev lambda_s(k) (0 at k = 0);
+  the periodised gaussian (2 pi h^2)^{d/2} L^{-d} e^{-2 pi^2 h^2 |k|^2/L^2} (the images the tile drops weigh < e^-40).
+*/
+PetscErrorCode KfKernelFourierCoefficient(KfKernel k, const PetscInt kv[], PetscReal *ck)
+{
+  PetscReal k2 = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(k->domain == KF_DOMAIN_TORUS, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "Fourier coefficients exist for torus kernels only");
+  for (PetscInt c = 0; c < k->dim; c++) k2 += (PetscReal)(kv[c] * kv[c]);
+  if (k->kind == 0) *ck = k2 > 0 ? pow(4 * PETSC_PI * PETSC_PI * k2 / (k->L * k->L), -k->s) : 0;
+  else *ck = pow(2 * PETSC_PI * k->h * k->h / (k->L * k->L), 0.5 * (PetscReal)k->dim) * exp(-2 * PETSC_PI * PETSC_PI * k->h * k->h * k2 / (k->L * k->L));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,6 +1,8 @@
 /* particles.c - the N-particle Wasserstein flow: dX_i/dt = -(1/N) sum_j grad K(X_i - X_j) + grad(K * nu)(X_i)
    (math spec A.4, B.6), all sums by the ring (src/ring.c), so every rank count gives the same bits */
 #include <math.h>
+#include "kf_density.h"
+#include "kf_fourier.h"
 #include "kf_io.h"
 #include "kf_log.h"
 #include "kf_particles.h"
@@ -28,8 +30,18 @@ struct _p_KfParticles {
   KfRing          sring;
   PetscInt64      M;
   PetscInt        mlocal;
-  PetscReal      *ys, *qy, *sgrad, *spot;
+  PetscReal      *ys, *qy;
+  /* the target's field grad(K * nu) and potential K * nu at the particles (samples or grid target) */
+  PetscBool       field;
+  PetscReal      *sgrad, *spot;
   PetscReal       nu_energy; /* <nu, K * nu> */
+  /* long-range modes of the kernel (Ewald in d >= 2): K = tile part + sum_m lrcoef_m 2 cos(2 pi k_m.r/L) */
+  KfFourier        lr;
+  const PetscReal *lrcoef;
+  PetscReal       *sx, *sy, *amp; /* structure factors of particles and samples; amplitudes (2 nk each) */
+  /* target on a grid: K * nu = tconst + sum_m 2 Re(tamp_m e^{2 pi i k_m.x/L}) */
+  KfFourier       tf;
+  PetscReal      *tamp, tconst;
   char            init[KF_SPEC_LEN], samples[KF_SPEC_LEN];
   KfParticleInit  pinit;
 };
@@ -135,6 +147,17 @@ static void LoadBlock(KfParticles P, const PetscScalar x[], PetscReal xt[], Pets
   }
 }
 
+/* sum_m 2 c_m |S_m|^2: the long-range part of sum_{i,j} q_i q_j K(Y_i - Y_j) (self pairs included). */
+static PetscReal ModeEnergy(KfFourier F, const PetscReal c[], const PetscReal S[])
+{
+  PetscInt  nk;
+  PetscReal e = 0;
+
+  (void)KfFourierGetList(F, &nk, NULL);
+  for (PetscInt m = 0; m < nk; m++) e += 2 * c[m] * (S[2 * m] * S[2 * m] + S[2 * m + 1] * S[2 * m + 1]);
+  return e;
+}
+
 static PetscErrorCode SetupSamples(KfParticles P)
 {
   char        path[PETSC_MAX_PATH_LEN];
@@ -168,9 +191,94 @@ static PetscErrorCode SetupSamples(KfParticles P)
   PetscCall(KfRingSum(P->sring, P->kernel, P->mlocal, ldm, yt, P->ys, P->qy, g, P->spot));
   for (PetscInt i = 0; i < P->mlocal; i++) P->spot[i] *= P->qy[i];
   PetscCall(KfRingReduce(P->sring, 1, P->spot, &P->nu_energy));
+  if (P->lr) {
+    PetscCall(KfFourierStructure(P->lr, P->mlocal, P->mlocal, P->ys, 1.0 / (PetscReal)P->M, P->sy));
+    P->nu_energy += ModeEnergy(P->lr, P->lrcoef, P->sy);
+  }
   PetscCall(PetscFree3(yt, g, P->spot));
   PetscCall(PetscFree(rows));
-  PetscCall(PetscMalloc2(P->dim * P->ldt, &P->sgrad, P->ldt, &P->spot));
+  P->field = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetupLongRange(KfParticles P)
+{
+  PetscInt        nk;
+  const PetscInt *kv;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfKernelGetLongRange(P->kernel, &nk, &kv, &P->lrcoef));
+  if (!nk) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KfFourierCreate(P->comm, P->dim, P->p->L, nk, kv, &P->lr));
+  PetscCall(PetscMalloc3(2 * nk, &P->sx, 2 * nk, &P->sy, 2 * nk, &P->amp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  A torus target other than samples: its coefficients nu^(k) from the grid (-n) by one serial FFT on every rank
+  (the same bits everywhere), times the kernel's c_k. Modes whose amplitude is below 2^-52 of the largest are
+  dropped (they move no velocity by more than round-off); the Nyquist modes are not part of the interpolant.
+*/
+static PetscErrorCode SetupGridTarget(KfParticles P)
+{
+  KfSpectral sp;
+  Vec        nu;
+  KfComplex *modes;
+  PetscInt   nk, kept = 0, *kv;
+  PetscReal *a, a0, c0, amax = 0;
+  PetscInt   kz[KF_MAX_DIM] = {0, 0, 0};
+
+  PetscFunctionBeginUser;
+  PetscCall(KfKernelFourierCoefficient(P->kernel, kz, &c0));
+  if (!strcmp(P->p->target, "uniform")) { /* nu^ = delta_0 */
+    P->tconst    = c0;
+    P->nu_energy = c0;
+    P->field     = (PetscBool)(c0 != 0);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(KfSpectralCreate(PETSC_COMM_SELF, P->dim, P->p->n, KF_PLANNER_ESTIMATE, NULL, 1, &sp));
+  PetscCall(KfSpectralCreateVec(sp, &nu));
+  PetscCall(KfDensityFill(sp, P->p, "target", P->p->target, nu));
+  PetscCall(KfSpectralAllocModes(sp, &modes));
+  {
+    const PetscScalar *v;
+
+    PetscCall(VecGetArrayRead(nu, &v));
+    PetscCall(KfSpectralForward(sp, v, modes));
+    PetscCall(VecRestoreArrayRead(nu, &v));
+  }
+  PetscCall(KfSpectralHalfModes(sp, modes, &nk, &kv, &a, &a0));
+  for (PetscInt m = 0; m < nk; m++) {
+    PetscReal ck;
+
+    PetscCall(KfKernelFourierCoefficient(P->kernel, kv + m * P->dim, &ck));
+    a[2 * m] *= ck / a0; /* renormalised so that nu^(0) = 1 */
+    a[2 * m + 1] *= ck / a0;
+    amax = PetscMax(amax, PetscHypotReal(a[2 * m], a[2 * m + 1]));
+  }
+  for (PetscInt m = 0; m < nk; m++) {
+    if (PetscHypotReal(a[2 * m], a[2 * m + 1]) <= amax * PETSC_MACHINE_EPSILON) continue;
+    for (PetscInt c = 0; c < P->dim; c++) kv[kept * P->dim + c] = kv[m * P->dim + c];
+    a[2 * kept]     = a[2 * m];
+    a[2 * kept + 1] = a[2 * m + 1];
+    kept++;
+  }
+  PetscCall(KfFourierCreate(P->comm, P->dim, P->p->L, kept, kv, &P->tf));
+  PetscCall(PetscMalloc1(2 * PetscMax(kept, 1), &P->tamp));
+  PetscCall(PetscArraycpy(P->tamp, a, 2 * kept));
+  P->tconst    = c0;
+  P->nu_energy = c0;
+  for (PetscInt m = 0; m < kept; m++) { /* <nu, K*nu> = sum_k c_k |nu^(k)|^2 = c0 + sum_m 2 |a_m|^2 / c_m */
+    PetscReal ck;
+
+    PetscCall(KfKernelFourierCoefficient(P->kernel, kv + m * P->dim, &ck));
+    P->nu_energy += 2 * (a[2 * m] * a[2 * m] + a[2 * m + 1] * a[2 * m + 1]) / ck;
+  }
+  P->field = PETSC_TRUE;
+  PetscCall(PetscFree2(kv, a));
+  PetscCall(KfSpectralFreeModes(&modes));
+  PetscCall(VecDestroy(&nu));
+  PetscCall(KfSpectralDestroy(&sp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -187,12 +295,16 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   PetscCall(KfKernelGetDomain(P->kernel, &P->domain));
   PetscCall(KfKernelSelfValue(P->kernel, &P->k0, &P->k0_finite));
   PetscCall(ReadOptions(P));
-  PetscCheck(P->domain == KF_DOMAIN_FREE || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s: particle mode on the torus supports -target uniform and -target_samples so far", p->target);
+  PetscCheck(!P->samples[0] || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s and -target_samples %s: give the target one way, not both", p->target, P->samples);
+  PetscCheck(P->domain == KF_DOMAIN_TORUS || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s: a density on a grid needs -domain torus; in free space give the target as -target_samples", p->target);
   P->ldt = PetscMax(KF_KERNEL_WIDTH, (P->nlocal + KF_KERNEL_WIDTH - 1) / KF_KERNEL_WIDTH * KF_KERNEL_WIDTH);
   PetscCall(PetscCalloc5(P->dim * P->ldt, &P->xt, P->dim * PetscMax(1, P->nlocal), &P->xs, PetscMax(1, P->nlocal), &P->qs, P->dim * P->ldt, &P->grad, P->ldt, &P->pot));
   for (PetscInt i = 0; i < P->nlocal; i++) P->qs[i] = 1.0 / (PetscReal)P->N;
   PetscCall(InitPositions(P));
+  PetscCall(SetupLongRange(P));
   PetscCall(SetupSamples(P));
+  if (P->domain == KF_DOMAIN_TORUS && !P->sring) PetscCall(SetupGridTarget(P));
+  if (P->field) PetscCall(PetscCalloc2(P->dim * P->ldt, &P->sgrad, P->ldt, &P->spot));
   *out = P;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -202,11 +314,15 @@ PetscErrorCode KfParticlesDestroy(KfParticles *P)
   PetscFunctionBeginUser;
   if (!*P) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree5((*P)->xt, (*P)->xs, (*P)->qs, (*P)->grad, (*P)->pot));
+  if ((*P)->field) PetscCall(PetscFree2((*P)->sgrad, (*P)->spot));
   if ((*P)->sring) {
-    PetscCall(PetscFree2((*P)->sgrad, (*P)->spot));
     PetscCall(PetscFree((*P)->ys));
     PetscCall(PetscFree((*P)->qy));
   }
+  if ((*P)->lr) PetscCall(PetscFree3((*P)->sx, (*P)->sy, (*P)->amp));
+  PetscCall(KfFourierDestroy(&(*P)->lr));
+  PetscCall(KfFourierDestroy(&(*P)->tf));
+  PetscCall(PetscFree((*P)->tamp));
   PetscCall(KfRingDestroy(&(*P)->sring));
   PetscCall(KfRingDestroy(&(*P)->ring));
   PetscCall(VecDestroy(&(*P)->X));
@@ -231,19 +347,52 @@ PetscErrorCode KfParticlesGetLocal(KfParticles P, PetscInt64 *N, PetscInt64 *sta
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* grad (and pot) of the particle sums and, with samples, sgrad/spot of the sample sums, for the positions x. */
+/* Adds the long-range modes of charges with structure factor S to grad (and pot) at the local particles. */
+static PetscErrorCode AddLongRange(KfParticles P, const PetscReal S[], PetscReal grad[], PetscReal pot[])
+{
+  PetscInt nk;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfFourierGetList(P->lr, &nk, NULL));
+  for (PetscInt m = 0; m < 2 * nk; m++) P->amp[m] = P->lrcoef[m / 2] * S[m];
+  PetscCall(KfFourierField(P->lr, P->amp, P->nlocal, P->ldt, P->xt, grad, pot));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The target's field at the local particles: samples (ring + modes) or a grid target (modes + constant). */
+static PetscErrorCode TargetField(KfParticles P, PetscBool with_pot)
+{
+  PetscReal *pot = with_pot ? P->spot : NULL;
+
+  PetscFunctionBeginUser;
+  if (P->sring) {
+    PetscCall(KfRingSum(P->sring, P->kernel, P->nlocal, P->ldt, P->xt, P->ys, P->qy, P->sgrad, pot));
+    if (P->lr) PetscCall(AddLongRange(P, P->sy, P->sgrad, pot));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscArrayzero(P->sgrad, P->dim * P->ldt));
+  for (PetscInt i = 0; pot && i < P->ldt; i++) pot[i] = P->tconst;
+  if (P->tf) PetscCall(KfFourierField(P->tf, P->tamp, P->nlocal, P->ldt, P->xt, P->sgrad, pot));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* grad (and pot) of the particle sums and, with a target, sgrad/spot of its field, for the positions x. */
 static PetscErrorCode Sums(KfParticles P, const PetscScalar x[], PetscBool with_pot)
 {
   PetscFunctionBeginUser;
   LoadBlock(P, x, P->xt, P->xs);
   PetscCall(KfRingSum(P->ring, P->kernel, P->nlocal, P->ldt, P->xt, P->xs, P->qs, P->grad, with_pot ? P->pot : NULL));
-  if (P->sring) PetscCall(KfRingSum(P->sring, P->kernel, P->nlocal, P->ldt, P->xt, P->ys, P->qy, P->sgrad, with_pot ? P->spot : NULL));
+  if (P->lr) {
+    PetscCall(KfFourierStructure(P->lr, P->nlocal, P->ldt, P->xt, 1.0 / (PetscReal)P->N, P->sx));
+    PetscCall(AddLongRange(P, P->sx, P->grad, with_pot ? P->pot : NULL));
+  }
+  if (P->field) PetscCall(TargetField(P, with_pot));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscReal Velocity(KfParticles P, PetscInt i, PetscInt c)
 {
-  return -P->grad[c * P->ldt + i] + (P->sring ? P->sgrad[c * P->ldt + i] : 0);
+  return -P->grad[c * P->ldt + i] + (P->field ? P->sgrad[c * P->ldt + i] : 0);
 }
 
 PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
@@ -284,7 +433,7 @@ PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParti
     PetscReal v2 = 0;
 
     for (PetscInt c = 0; c < d; c++) v2 += PetscSqr(Velocity(P, i, c));
-    v[i]     = 0.5 * P->qs[i] * (P->pot[i] - P->qs[i] * P->k0) - P->qs[i] * (P->sring ? P->spot[i] : 0);
+    v[i]     = 0.5 * P->qs[i] * (P->pot[i] - P->qs[i] * P->k0) - P->qs[i] * (P->field ? P->spot[i] : 0);
     v[n + i] = v2 * P->qs[i];
     for (PetscInt c = 0; c < d; c++) v[(2 + c) * n + i] = x[i * d + c] * P->qs[i];
   }
@@ -317,7 +466,7 @@ PetscErrorCode KfParticlesDescribe(KfParticles P, char buf[], size_t len)
 
   PetscFunctionBeginUser;
   PetscCall(KfKernelDescribe(P->kernel, kd, sizeof(kd)));
-  PetscCall(PetscSNPrintf(buf, len, "N = %" PetscInt64_FMT " particles (%s), kernel %s, target %s%s", P->N, P->p->init, kd, P->sring ? "samples " : P->domain == KF_DOMAIN_TORUS ? "uniform" : "none (nu = 0)", P->sring ? P->samples : ""));
+  PetscCall(PetscSNPrintf(buf, len, "N = %" PetscInt64_FMT " particles (%s), kernel %s, target %s%s", P->N, P->p->init, kd, P->sring ? "samples " : P->domain == KF_DOMAIN_TORUS ? "" : "none (nu = 0)", P->sring ? P->samples : P->domain == KF_DOMAIN_TORUS ? P->p->target : ""));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

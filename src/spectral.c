@@ -272,3 +272,53 @@ PetscErrorCode KfSpectralBackward(KfSpectral sp, const KfComplex xhat[], PetscSc
   PetscCall(PetscLogEventEnd(KF_EVENT_FFT_BACKWARD, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Wavenumbers of the mode with local Fourier-space index idx; PETSC_FALSE if one of them is a Nyquist index. */
+static PetscBool ModeWavenumbers(const KfSpectralLayout *lay, PetscInt idx, PetscInt kv[])
+{
+  PetscBool ok = PETSC_TRUE;
+
+  for (PetscInt j = lay->dim - 1; j >= 0; j--) {
+    const PetscInt i = lay->kstart[j] + idx % lay->kcount[j];
+
+    idx /= lay->kcount[j];
+    kv[j] = KfWavenumber(i, lay->n[j]);
+    if (2 * i == lay->n[j]) ok = PETSC_FALSE;
+  }
+  return ok;
+}
+
+static PetscBool InHalfSpace(PetscInt dim, const PetscInt kv[])
+{
+  for (PetscInt j = dim - 1; j >= 0; j--)
+    if (kv[j]) return (PetscBool)(kv[j] > 0);
+  return PETSC_FALSE;
+}
+
+PetscErrorCode KfSpectralHalfModes(KfSpectral sp, const KfComplex modes[], PetscInt *nk, PetscInt **k, PetscReal **a, PetscReal *a0)
+{
+  const KfSpectralLayout *lay = &sp->lay;
+  const PetscInt          d   = lay->dim;
+  PetscInt                kv[KF_MAX_DIM], m = 0;
+
+  PetscFunctionBeginUser;
+  *a0 = 0;
+  for (PetscInt i = 0; i < lay->nmodes; i++)
+    if (ModeWavenumbers(lay, i, kv) && InHalfSpace(d, kv)) m++;
+  PetscCall(PetscMalloc2(PetscMax(1, m * d), k, PetscMax(1, 2 * m), a));
+  m = 0;
+  for (PetscInt i = 0; i < lay->nmodes; i++) {
+    const PetscBool ok = ModeWavenumbers(lay, i, kv);
+    PetscBool       zero = PETSC_TRUE;
+
+    for (PetscInt j = 0; j < d; j++) zero = (PetscBool)(zero && kv[j] == 0);
+    if (zero) *a0 = creal(modes[i]);
+    if (!ok || !InHalfSpace(d, kv)) continue;
+    for (PetscInt j = 0; j < d; j++) (*k)[m * d + j] = kv[j];
+    (*a)[2 * m]     = creal(modes[i]);
+    (*a)[2 * m + 1] = cimag(modes[i]);
+    m++;
+  }
+  *nk = m;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

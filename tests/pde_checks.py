@@ -416,9 +416,11 @@ def pranks():
     """Math spec G8: the whole particle output is bitwise identical on 1 and on ARGS.np ranks."""
     cases = [["-dim", "1", "-s", "2", "-particles", "333", "-ts_rk_type", "4", "-ts_adapt_type", "none", "-ts_dt", "0.05"],
              ["-dim", "2", "-domain", "free", "-kernel", "gaussian", "-kernel_h", "0.7", "-particles", "150"],
-             ["-dim", "3", "-domain", "free", "-kernel", "riesz", "-particles", "77", "-ring_leaf", "8"]]
+             ["-dim", "3", "-domain", "free", "-kernel", "riesz", "-particles", "77", "-ring_leaf", "8"],
+             ["-dim", "2", "-s", "1", "-particles", "90", "-ring_leaf", "8", "-target", "cos", "-n", "16"],
+             ["-dim", "3", "-s", "1.5", "-particles", "30", "-ring_leaf", "4", "-ewald_tol", "1e-8", "-ts_max_time", "0.2"]]
     for i, c in enumerate(cases):
-        base = ["-mode", "particles", "-init", "uniform", "-ts_max_time", "0.5", "-output_dt", "0.25", "-quiet"] + c
+        base = ["-mode", "particles", "-init", "uniform", "-ts_max_time", "0.5", "-output_dt", "0.1", "-quiet"] + c
         run(1, base + ["-output", f"pr{i}_1.h5"])
         run(ARGS.np, base + ["-output", f"pr{i}_n.h5"])
         with h5py.File(path(f"pr{i}_1.h5"), "r") as a, h5py.File(path(f"pr{i}_n.h5"), "r") as b:

@@ -52,6 +52,13 @@ PETSC_EXTERN PetscErrorCode KfEwaldSelfValue(KfEwald, PetscReal *k0, PetscBool *
 PETSC_EXTERN PetscErrorCode KfEwaldShort(KfEwald, const PetscReal r[], PetscReal *K, PetscReal grad[]);
 /* The same as a plain function for hot loops (no PETSc error stack; the object is only read, so it is thread-safe). */
 PETSC_EXTERN void KfEwaldShortPair(KfEwald, const PetscReal r[], PetscReal *K, PetscReal grad[]);
+/*
+  The short part summed over a row of sources for one target xt (d components): *pot += sum_j qs[j] K_short(xt - xs_j)
+  (if pot != NULL) and grad[c] += sum_j qs[j] d/dr_c K_short(xt - xs_j), xs SoA with leading dimension lds, j in order.
+  A source at exactly xt contributes k0short to the potential and 0 to the gradient. Vectorised in blocks (table
+  look-ups for all lanes at once); thread-safe.
+*/
+PETSC_EXTERN void KfEwaldShortRow(KfEwald, const PetscReal xt[], PetscReal k0short, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *pot, PetscReal grad[]);
 
 /* Long-range modes for structure-factor evaluation: nk wave vectors (integer k, half space, k != 0), coef[m] = the real coefficient multiplying
    e^{2πik·x/L} + e^{-2πik·x/L} (so K_long(x) = Σ_m coef[m] 2cos(2πk_m·x/L)); the caller computes S(k) = Σ_j q_j e^{-2πik·X_j/L}.

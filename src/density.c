@@ -207,7 +207,7 @@ static PetscErrorCode CheckAndNormalise(DensityCtx *c, const char spec[], Vec rh
 
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < c->lay->nlocal; i++) {
-    if (!PetscIsNormalReal(c->rho[i]) && c->rho[i] != 0) loc[0] += 1;
+    if (PetscIsInfOrNanReal(c->rho[i])) loc[0] += 1; /* subnormal values are fine */
     else loc[1] = PetscMin(loc[1], c->rho[i]);
   }
   glob[0] = loc[0];

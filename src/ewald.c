@@ -486,6 +486,107 @@ void KfEwaldShortPair(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal g
   ShortUnit(ew, x, K, grad);
 }
 
+/*
+  One target against a row of sources, in blocks: first every displacement, reduced, and its z (vectorisable), then
+  E_p and E_{p-1} from the table for every lane as if it were in the table's range (vectorisable: gathers of the
+  coefficients, Clenshaw in lanes), then the lanes outside the table's range corrected one by one and the terms
+  added in source order. Each pair's values come from the same expressions as ShortUnit's, so the result does not
+  depend on the blocking; the sum runs over j = 0..ns-1 in order.
+*/
+#define KF_EWALD_BLOCK 64
+
+static inline void RowBlock(const struct _p_KfEwald *ew, const PetscReal xt[], PetscInt nb, PetscInt lds, const PetscReal *xs, PetscReal y[KF_MAX_DIM][KF_EWALD_BLOCK], PetscReal r2[], PetscReal F[], PetscReal G[])
+{
+  const PetscReal  inv4t = 1 / (4 * ew->tau0), invL = 1 / ew->L, zend = ew->tab.zend;
+  const PetscReal *tc    = ew->tab.c;
+  const PetscInt   d     = ew->dim;
+
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal rr = 0;
+
+    for (PetscInt c = 0; c < KF_MAX_DIM; c++) {
+      const PetscReal u = c < d ? (xt[c] - xs[c * lds + b]) * invL : 0;
+
+      y[c][b] = u - floor(u + 0.5);
+      rr += y[c][b] * y[c][b];
+    }
+    r2[b] = rr;
+  }
+  if (!ew->tab.nint) return;
+  {
+    PetscInt  base[KF_EWALD_BLOCK];
+    PetscReal t2[KF_EWALD_BLOCK], f1[KF_EWALD_BLOCK], f2[KF_EWALD_BLOCK], g1[KF_EWALD_BLOCK], g2[KF_EWALD_BLOCK];
+
+    for (PetscInt b = 0; b < nb; b++) {
+      const PetscReal z = r2[b] * inv4t, zc = z >= KF_CHEB_Z0 && z < zend ? z : KF_CHEB_Z0;
+      const PetscReal u = (zc - KF_CHEB_Z0) * (1 / KF_CHEB_H);
+
+      base[b] = 2 * KF_CHEB_N * (PetscInt)u;
+      t2[b]   = 2 * (2 * (u - floor(u)) - 1);
+      f1[b] = f2[b] = g1[b] = g2[b] = 0;
+    }
+    /* Clenshaw (as ChebEval) with the lanes innermost, so that the coefficient loads become gathers */
+    for (int k = KF_CHEB_N - 1; k > 0; k--)
+      for (PetscInt b = 0; b < nb; b++) {
+        const PetscReal fb = t2[b] * f1[b] - f2[b] + tc[base[b] + k], gb = t2[b] * g1[b] - g2[b] + tc[base[b] + KF_CHEB_N + k];
+
+        f2[b] = f1[b];
+        f1[b] = fb;
+        g2[b] = g1[b];
+        g1[b] = gb;
+      }
+    for (PetscInt b = 0; b < nb; b++) {
+      F[b] = 0.5 * t2[b] * f1[b] - f2[b] + tc[base[b]];
+      G[b] = 0.5 * t2[b] * g1[b] - g2[b] + tc[base[b] + KF_CHEB_N];
+    }
+  }
+}
+
+void KfEwaldShortRow(KfEwald ew, const PetscReal xt[], PetscReal k0short, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *pot, PetscReal grad[])
+{
+  const PetscInt  d = ew->dim;
+  const PetscReal rc2 = ew->rc * ew->rc, inv4t = 1 / (4 * ew->tau0), zend = ew->tab.zend;
+  const PetscReal gfac = -ew->Gscale * ew->amp / (2 * ew->tau0);
+  PetscReal       y[KF_MAX_DIM][KF_EWALD_BLOCK], r2[KF_EWALD_BLOCK], F[KF_EWALD_BLOCK], G[KF_EWALD_BLOCK];
+  PetscReal       p = 0, g[KF_MAX_DIM] = {0, 0, 0};
+
+  for (PetscInt j0 = 0; j0 < ns; j0 += KF_EWALD_BLOCK) {
+    const PetscInt nb = PetscMin(KF_EWALD_BLOCK, ns - j0);
+
+    RowBlock(ew, xt, nb, lds, xs + j0, y, r2, F, G);
+    for (PetscInt b = 0; b < nb; b++) {
+      const PetscReal q = qs[j0 + b], z = r2[b] * inv4t;
+      PetscReal       f = 0, e = 0;
+
+      if (r2[b] == 0) {
+        p += q * k0short;
+        continue;
+      }
+      if (ew->nimg) { /* a split with r_c > 1/2: several images, the plain path */
+        PetscReal x[KF_MAX_DIM] = {y[0][b], y[1][b], y[2][b]}, K, gg[KF_MAX_DIM];
+
+        ShortUnit(ew, x, &K, gg);
+        p += q * K;
+        for (PetscInt c = 0; c < d; c++) g[c] += q * gg[c];
+        continue;
+      }
+      if (r2[b] < rc2) {
+        if (z >= KF_CHEB_Z0 && z < zend) {
+          f = F[b];
+          e = G[b];
+        } else {
+          f = ExpIntEval(&ew->F, z);
+          e = ExpIntEval(&ew->G, z);
+        }
+      }
+      p += q * (ew->Kscale * (ew->amp * f - ew->cshift));
+      for (PetscInt c = 0; c < d; c++) g[c] += q * (gfac * (y[c][b] * e));
+    }
+  }
+  if (pot) *pot += p;
+  for (PetscInt c = 0; c < d; c++) grad[c] += g[c];
+}
+
 PetscErrorCode KfEwaldShort(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal grad[])
 {
   PetscFunctionBeginUser;

@@ -673,32 +673,17 @@ KF_TILES(TileLaplace, PairLaplace)
 
 /* ============================================================================ sobolev, d >= 2 (Ewald) */
 
-/* The short-range part pair by pair (KfEwaldShortPair, scalar); the long-range modes are the caller's (KfKernelGetLongRange). */
+/* The short-range part by rows (KfEwaldShortRow); the long-range modes are the caller's (KfKernelGetLongRange). */
 static void TileEwald(KfKernel k, PetscInt nt, PetscInt ldt, const PetscReal *xt, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *grad, PetscReal *pot)
 {
   const PetscInt d = k->dim;
 
   for (PetscInt i = 0; i < nt; i++) {
-    PetscReal g[KF_MAX_DIM] = {0, 0, 0}, p = 0;
+    PetscReal x[KF_MAX_DIM] = {0, 0, 0}, g[KF_MAX_DIM] = {0, 0, 0};
 
-    for (PetscInt j = 0; j < ns; j++) {
-      PetscReal r[KF_MAX_DIM] = {0, 0, 0}, gj[KF_MAX_DIM] = {0, 0, 0}, K = 0;
-      PetscBool zero = PETSC_TRUE;
-
-      for (PetscInt c = 0; c < d; c++) {
-        r[c] = xt[c * ldt + i] - xs[c * lds + j];
-        zero = (PetscBool)(zero && r[c] == 0);
-      }
-      if (zero) {
-        p += qs[j] * k->kshort0;
-        continue;
-      }
-      KfEwaldShortPair(k->ewald, r, pot ? &K : NULL, gj);
-      p += qs[j] * K;
-      for (PetscInt c = 0; c < d; c++) g[c] += qs[j] * gj[c];
-    }
+    for (PetscInt c = 0; c < d; c++) x[c] = xt[c * ldt + i];
+    KfEwaldShortRow(k->ewald, x, k->kshort0, ns, lds, xs, qs, pot ? &pot[i] : NULL, g);
     for (PetscInt c = 0; c < d; c++) grad[c * ldt + i] += g[c];
-    if (pot) pot[i] += p;
   }
 }
 
@@ -1223,8 +1208,9 @@ static PetscErrorCode SetUpImq(KfKernel k)
 static PetscErrorCode ReadRiesz(PetscOptionItems *PetscOptionsObject, KfKernel k)
 {
   PetscFunctionBeginUser;
-  PetscCall(KfOptionsReal(PetscOptionsObject, "-kernel_q", "Exponent q in (0, 2) (1: energy distance, fast rsqrt path)", 1.0, 0.0, 2.0, PETSC_TRUE, &k->q, NULL));
-  PetscCheck(k->q < 2, PETSC_COMM_WORLD, KF_ERR_INPUT, "-kernel_q %s: out of range; expected a real number in (0, 2) (at q = 2 the discrepancy only compares means)", KF_NUM(k->q));
+  /* the range is open at both ends, which KfOptionsReal cannot say: it only checks the number */
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-kernel_q", "Exponent q in (0, 2) (1: energy distance, fast rsqrt path)", 1.0, -PETSC_MAX_REAL, PETSC_MAX_REAL, PETSC_FALSE, &k->q, NULL));
+  PetscCheck(k->q > 0 && k->q < 2, PETSC_COMM_WORLD, KF_ERR_INPUT, "-kernel_q %s: out of range; expected a real number in (0, 2) (at q = 2 the discrepancy only compares means)", KF_NUM(k->q));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -253,7 +253,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */
@@ -283,6 +283,15 @@ PetscErrorCode KfCheckUnusedOptions(MPI_Comm comm, PetscBool strict)
   }
   if (count && strict) {
     PetscInt best = 3;
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+      if (!strcmp(name, known[i])) { /* a real option that this run's mode, kernel or density never reads */
+        char first[128];
+
+        PetscCall(PetscStrncpy(first, name, sizeof(first)));
+        PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
+        SETERRQ(comm, KF_ERR_INPUT, "option -%s is not used by this run (another -mode, -kernel, -domain or density reads it); -help lists what this run reads (-strict_options 0 turns this check off)", first);
+      }
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
       PetscInt dist = EditDistance(name, known[i]);

@@ -7,12 +7,14 @@
 #include "kf_log.h"
 #include "kf_particles.h"
 #include "kf_rng.h"
+#include "kf_sample.h"
 
 typedef enum {
   KF_PINIT_IID,
+  KF_PINIT_QUANTILE,
   KF_PINIT_LATTICE
 } KfParticleInit;
-static const char *const KfParticleInits[] = {"iid", "lattice", "KfParticleInit", "KF_PINIT_", NULL};
+static const char *const KfParticleInits[] = {"iid", "quantile", "lattice", "KfParticleInit", "KF_PINIT_", NULL};
 
 struct _p_KfParticles {
   MPI_Comm        comm;
@@ -66,7 +68,7 @@ static PetscErrorCode ParticleOptions(MPI_Comm comm, PetscReal *n, PetscInt *pin
   PetscOptionsBegin(comm, NULL, "Particle mode", "kmdflow");
   PetscCall(KfOptionsReal(PetscOptionsObject, "-particles", "Number of particles N (>= 1)", *n, 1, 1e15, PETSC_FALSE, n, NULL));
   PetscCheck(*n == PetscFloorReal(*n), comm, KF_ERR_INPUT, "-particles %s: expected an integer >= 1", KF_NUM(*n));
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-particle_init", "How particles are drawn from -init: iid (counter-based, keyed by seed and id) or lattice (equispaced, N = m^d)", KfParticleInits, *pinit, pinit));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-particle_init", "How particles are drawn from -init: iid (counter-based, keyed by seed and id), quantile (deterministic: inverse CDF of (i + 1/2)/N; d >= 2: a lattice of N = m^d quantiles through the Knothe-Rosenblatt map) or lattice (uniform -init only: the equispaced lattice, N = m^d)", KfParticleInits, *pinit, pinit));
   PetscCall(PetscOptionsString("-target_samples", "Target nu as M samples: file:PATH:DATASET with an M x d float64 array (they join the ring as charges -1/M)", "kmdflow", samples, samples, len, NULL));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-ring_leaf", "Particles per leaf of the reproducible summation tree (0: chosen from N only)", *leaf, 0, 1 << 24, leaf, NULL));
   PetscOptionsEnd();
@@ -80,6 +82,7 @@ static PetscErrorCode ReadOptions(KfParticles P)
 
   PetscFunctionBeginUser;
   PetscCall(ParticleOptions(P->comm, &n, &pinit, P->samples, sizeof(P->samples), &leaf));
+  PetscCheck(n * P->dim <= PETSC_MAX_INT, P->comm, KF_ERR_INPUT, "-particles %s: N x d must fit the %d-bit PetscInt of this PETSc build (N <= %" PetscInt_FMT " in d = %" PetscInt_FMT ")", KF_NUM(n), (int)(8 * sizeof(PetscInt)), (PetscInt)(PETSC_MAX_INT / P->dim), P->dim);
   P->N     = (PetscInt64)n;
   P->pinit = (KfParticleInit)pinit;
   PetscCall(KfRingCreate(P->comm, P->dim, P->N, leaf, &P->ring));
@@ -87,41 +90,79 @@ static PetscErrorCode ReadOptions(KfParticles P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Positions drawn from -init (only the uniform density for now, or a file of N x d points). */
+/* Every rank agrees on the refusal of non-finite input (a local check would leave the other ranks in collectives). */
+static PetscErrorCode CheckFiniteRows(MPI_Comm comm, const char opt[], const char spec[], PetscInt n, PetscInt d, const PetscReal rows[], PetscInt64 start)
+{
+  PetscInt64 bad = INT64_MAX;
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n * d && bad == INT64_MAX; i++)
+    if (!isfinite(rows[i])) bad = start + i / d;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT64, MPI_MIN, comm));
+  PetscCheck(bad == INT64_MAX, comm, KF_ERR_INPUT, "%s %s: non-finite value in row %" PetscInt64_FMT, opt, spec, bad);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The equispaced lattice ((g + 1/2) L/m)^d, N = m^d, in row-major id order. */
+static PetscErrorCode LatticePositions(KfParticles P, PetscScalar x[])
+{
+  const PetscInt m  = (PetscInt)PetscFloorReal(PetscPowReal((PetscReal)P->N, 1.0 / P->dim) + 0.5);
+  PetscInt64     mm = 1;
+  PetscBool      uniform;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(P->p->init, "uniform", &uniform));
+  PetscCheck(uniform, P->comm, KF_ERR_INPUT, "-particle_init lattice: the lattice samples -init uniform only, not -init %s; use -particle_init quantile or iid", P->p->init);
+  for (PetscInt c = 0; c < P->dim; c++) mm *= m;
+  PetscCheck(mm == P->N, P->comm, KF_ERR_INPUT, "-particle_init lattice: -particles %" PetscInt64_FMT " is not of the form m^%" PetscInt_FMT, P->N, P->dim);
+  for (PetscInt i = 0; i < P->nlocal; i++) {
+    PetscInt64 id = P->start + i;
+
+    for (PetscInt c = P->dim - 1; c >= 0; c--, id /= m) x[i * P->dim + c] = P->p->L * ((PetscReal)(id % m) + 0.5) / m;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Draws from a registry density of -init (kf_sample.h); the uniform i.i.d. case keeps its direct formula. */
+static PetscErrorCode DrawPositions(KfParticles P, PetscScalar x[])
+{
+  KfSampler S;
+  PetscBool uniform;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(P->p->init, "uniform", &uniform));
+  if (uniform && P->pinit == KF_PINIT_IID) {
+    for (PetscInt i = 0; i < P->nlocal; i++)
+      for (PetscInt c = 0; c < P->dim; c++) x[i * P->dim + c] = P->p->L * KfRngUniform((uint64_t)P->p->seed, (uint64_t)c, (uint64_t)(P->start + i));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCheck(P->domain == KF_DOMAIN_TORUS, P->comm, KF_ERR_INPUT, "-init %s: drawing from a density needs -domain torus; in free space use -init uniform (i.i.d. in the cube [0, L)^d) or -init file:PATH:DATASET", P->p->init);
+  PetscCall(KfSamplerCreate(P->comm, P->p, "init", P->p->init, &S));
+  if (P->pinit == KF_PINIT_IID) PetscCall(KfSamplerDrawIID(S, (uint64_t)P->p->seed, P->N, P->start, P->nlocal, x));
+  else PetscCall(KfSamplerDrawQuantile(S, P->N, P->start, P->nlocal, x));
+  PetscCall(KfSamplerDestroy(&S));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Positions from -init: a file of N x d points, the lattice, or draws from a density. */
 static PetscErrorCode InitPositions(KfParticles P)
 {
-  const PetscReal L = P->p->L;
-  PetscScalar    *x;
-  PetscBool       isfile, uniform;
+  PetscScalar *x;
+  PetscBool    isfile;
 
   PetscFunctionBeginUser;
   PetscCall(VecCreateMPI(P->comm, P->nlocal * P->dim, (PetscInt)(P->N * P->dim), &P->X));
   PetscCall(VecGetArray(P->X, &x));
   PetscCall(PetscStrbeginswith(P->p->init, "file:", &isfile));
-  PetscCall(PetscStrcmp(P->p->init, "uniform", &uniform));
   if (isfile) {
     char        path[PETSC_MAX_PATH_LEN];
     const char *dset;
 
     PetscCall(SplitFileSpec("-init", P->p->init, path, sizeof(path), &dset));
     PetscCall(KfIOReadRows(P->comm, path, dset, P->N, P->dim, P->start, P->nlocal, x, "init"));
-  } else if (P->pinit == KF_PINIT_LATTICE) {
-    const PetscInt m = (PetscInt)PetscFloorReal(PetscPowReal((PetscReal)P->N, 1.0 / P->dim) + 0.5);
-    PetscInt64     mm = 1;
-
-    for (PetscInt c = 0; c < P->dim; c++) mm *= m;
-    PetscCheck(mm == P->N, P->comm, KF_ERR_INPUT, "-particle_init lattice: -particles %" PetscInt64_FMT " is not a %" PetscInt_FMT "-th power", P->N, P->dim);
-    for (PetscInt i = 0; i < P->nlocal; i++) {
-      PetscInt64 id = P->start + i;
-
-      for (PetscInt c = P->dim - 1; c >= 0; c--, id /= m) x[i * P->dim + c] = L * ((PetscReal)(id % m) + 0.5) / m;
-    }
-  } else {
-    PetscCheck(uniform, P->comm, KF_ERR_INPUT, "-init %s: particle mode draws from -init uniform or -init file:PATH:DATASET (an N x d array) so far", P->p->init);
-    for (PetscInt i = 0; i < P->nlocal; i++)
-      for (PetscInt c = 0; c < P->dim; c++) x[i * P->dim + c] = L * KfRngUniform((uint64_t)P->p->seed, (uint64_t)c, (uint64_t)(P->start + i));
-  }
-  for (PetscInt i = 0; i < P->nlocal * P->dim; i++) PetscCheck(isfinite(x[i]), PETSC_COMM_SELF, KF_ERR_INPUT, "-init %s: non-finite position of particle %" PetscInt64_FMT, P->p->init, P->start + i / P->dim);
+  } else if (P->pinit == KF_PINIT_LATTICE) PetscCall(LatticePositions(P, x));
+  else PetscCall(DrawPositions(P, x));
+  PetscCall(CheckFiniteRows(P->comm, "-init", P->p->init, P->nlocal, P->dim, x, P->start));
   PetscCall(VecRestoreArray(P->X, &x));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -177,10 +218,10 @@ static PetscErrorCode SetupSamples(KfParticles P)
   PetscCall(PetscMalloc1(P->dim * PetscMax(1, P->mlocal), &P->ys));
   PetscCall(PetscMalloc1(PetscMax(1, P->mlocal), &P->qy));
   PetscCall(KfIOReadRows(P->comm, path, dset, P->M, P->dim, mstart, P->mlocal, rows, "target_samples"));
+  PetscCall(CheckFiniteRows(P->comm, "-target_samples", P->samples, P->mlocal, P->dim, rows, mstart));
   for (PetscInt i = 0; i < P->mlocal; i++) {
     P->qy[i] = 1.0 / (PetscReal)P->M;
     for (PetscInt c = 0; c < P->dim; c++) {
-      PetscCheck(isfinite(rows[i * P->dim + c]), PETSC_COMM_SELF, KF_ERR_INPUT, "-target_samples %s: non-finite value in row %" PetscInt64_FMT, P->samples, mstart + i);
       P->ys[c * P->mlocal + i] = P->domain == KF_DOMAIN_TORUS ? Wrap(rows[i * P->dim + c], P->p->L) : rows[i * P->dim + c];
     }
   }

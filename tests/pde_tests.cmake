@@ -13,5 +13,5 @@ kf_add_check(NAME fftw_options        CHECK fftwopts NP 1 2 3 4)
 kf_add_check(NAME view_and_stop_opts  CHECK viewopts NP 1 2)
 
 # Particle mode (same script): exact discrete dynamics and rank independence.
-kf_add_check(NAME particles_g3_exact   CHECK pg3    NP 1 2 3 4)
-kf_add_check(NAME particles_g8_bitwise CHECK pranks NP 2 3 4 7)
+kf_add_check(NAME particles_g3_exact   CHECK pg3    NP 1 2 3 4 LABELS particles)
+kf_add_check(NAME particles_g8_bitwise CHECK pranks NP 2 3 4 7 LABELS particles)

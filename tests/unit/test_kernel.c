@@ -558,7 +558,9 @@ static PetscErrorCode TestBadInput(void)
       {{{"-domain", "free"}, {"-kernel", "imq"}, {"-kernel_c", "0"}}, 2, 1, 1, KF_ERR_INPUT, "-kernel_c 0"},
       {{{"-domain", "free"}, {"-kernel", "sobolev"}}, 1, 1, 1, KF_ERR_INPUT, "-domain free -kernel sobolev"},
       {{{"-kernel", "riesz"}}, 1, 1, 1, KF_ERR_INPUT, "-kernel riesz on the torus"},
-      {{{"-kernel", "sobolev"}}, 2, 1, 1, KF_ERR_INPUT, "sobolev in d = 2 (Ewald)"},
+      {{{"-kernel", "sobolev"}, {"-ewald_tol", "0.1"}}, 2, 1, 1, KF_ERR_INPUT, "sobolev d = 2 -ewald_tol 0.1"},
+      {{{"-kernel", "sobolev"}}, 3, 50, 1, KF_ERR_INPUT, "sobolev d = 3 -s 50"},
+      {{{"-domain", "free"}, {"-kernel", "riesz"}, {"-kernel_q", "0"}}, 3, 1, 1, KF_ERR_INPUT, "-kernel_q 0"},
       {{{"-kernel", "sobolev"}}, 1, 0.5, 1, KF_ERR_INPUT, "sobolev -s 0.5"},
       {{{"-kernel", "sobolev"}}, 1, 1.5004, 1, KF_ERR_INPUT, "sobolev -s 1.5004 (near 3/2)"},
   };

@@ -19,7 +19,9 @@
            run: E compares like with like and is the figure held against the target;
      idle: rank 0 alone while the other ranks sleep (nanosleep, not MPI's polling wait): E_idle is what a
            user sees going from one core of an otherwise idle node to P cores.
-   All measurements of a case run in interleaved rounds, so that machine noise hits them alike. */
+   All measurements of a case run in interleaved rounds, so that machine noise hits them alike; E is the
+   median of the rounds' ratios. Each rank reads its CPU time too, and the medians are over the clean
+   rounds (no rank descheduled by another process) when there are enough of them. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime */
 #include <string.h>
 #include <time.h>
@@ -36,10 +38,10 @@ static const char help[] = "kmdflow-bench-ring: ring efficiency of the all-pairs
                            "  Each case prints a report and one line 'RESULT key=value ...'; a summary table follows (see scripts/bench).\n"
                            "  Example: mpiexec -n 2 kmdflow-bench-ring -per_rank 8192,65536 -only riesz\n\n";
 
-#define BENCH_MAX_SIZES  8
+#define BENCH_MAX_SIZES 8
 #define BENCH_MAX_ROUNDS 200
-#define BENCH_CLEAN      0.95 /* a round is clean when every rank got this share of its core in every timing */
-#define BENCH_MIN_CLEAN  3    /* medians over the clean rounds when there are at least this many */
+#define BENCH_CLEAN 0.95  /* a round is clean when every rank got this share of its core in every timing */
+#define BENCH_MIN_CLEAN 3 /* medians over the clean rounds when there are at least this many */
 
 typedef struct {
   const char *name; /* RESULT label, as in kmdflow-bench-kernel */
@@ -49,9 +51,9 @@ typedef struct {
 } Case;
 
 static const Case cases[] = {
-  {"riesz_q1",    "riesz",    "free",  3, 1, 0           },
-  {"gaussian_h1", "gaussian", "free",  3, 1, 0           },
-  {"sobolev_s1",  "sobolev",  "torus", 1, 1, 2 * PETSC_PI},
+    {"riesz_q1", "riesz", "free", 3, 1, 0},
+    {"gaussian_h1", "gaussian", "free", 3, 1, 0},
+    {"sobolev_s1", "sobolev", "torus", 1, 1, 2 * PETSC_PI},
 };
 #define NCASES ((PetscInt)(sizeof(cases) / sizeof(cases[0])))
 
@@ -85,16 +87,18 @@ typedef struct {
   KfKernel    k;
   PetscInt    n, leaf, dim;
   PetscInt64  N;
-  KfRing      ring[NQ];  /* Q_IDLE and Q_BUSY share ring[Q_BUSY] */
+  KfRing      ring[NQ]; /* Q_IDLE and Q_BUSY share ring[Q_BUSY] */
   PetscInt    ldt[NQ];
   PetscReal  *x[NQ], *q[NQ], *xt[NQ], *g[NQ];
   PetscBool   strong;
   PetscInt    nrounds;
-  double      t[NQ][BENCH_MAX_ROUNDS];                    /* seconds of the slowest rank */
+  double      t[NQ][BENCH_MAX_ROUNDS]; /* seconds of the slowest rank */
   double      wait[BENCH_MAX_ROUNDS], compute[BENCH_MAX_ROUNDS], rest[BENCH_MAX_ROUNDS], waitmax[BENCH_MAX_ROUNDS];
-  double      busymean[BENCH_MAX_ROUNDS];                 /* Q_BUSY: mean over ranks, to set against the ring's mean compute */
-  double      cpushare[BENCH_MAX_ROUNDS];                 /* min over ranks and quantities of cpu / wall */
-  PetscInt    nclean;                                     /* rounds with cpushare >= BENCH_CLEAN */
+  double      imbalance[BENCH_MAX_ROUNDS]; /* Q_RING: largest compute over the mean */
+  PetscMPIInt slowest[BENCH_MAX_ROUNDS];   /* Q_RING: the rank that computed longest */
+  double      busymean[BENCH_MAX_ROUNDS];  /* Q_BUSY: mean over ranks, to set against the ring's mean compute */
+  double      cpushare[BENCH_MAX_ROUNDS];  /* min over ranks and quantities of cpu / wall */
+  PetscInt    nclean;                      /* rounds with cpushare >= BENCH_CLEAN */
 } Bench;
 
 /* ------------------------------------------------------------------------------------ options */
@@ -113,9 +117,9 @@ static PetscErrorCode BenchSetFromOptions(MPI_Comm comm, BenchOptions *o)
   PetscCall(PetscOptionsIntArray("-per_rank", "Particles per rank n = N/P: comma-separated list", "kmdflow-bench-ring", o->per_rank, &nlist, &set));
   if (set) o->nsizes = nlist;
   PetscCall(PetscOptionsString("-only", "Run only the kernels whose name starts with this (riesz, gaussian, sobolev)", "kmdflow-bench-ring", o->only, o->only, sizeof(o->only), NULL));
-  PetscCall(KfOptionsInt(PetscOptionsObject, "-rounds", "Clean timed rounds per case wanted (no rank descheduled by another process)", 5, 1, BENCH_MAX_ROUNDS, &o->min_rounds, NULL));
+  PetscCall(KfOptionsInt(PetscOptionsObject, "-rounds", "Clean timed rounds per case wanted (no rank descheduled by another process)", 7, 1, BENCH_MAX_ROUNDS, &o->min_rounds, NULL));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-max_rounds", "Timed rounds per case at most", 40, 1, BENCH_MAX_ROUNDS, &o->max_rounds, NULL));
-  PetscCall(KfOptionsReal(PetscOptionsObject, "-min_time", "Seconds of timed rounds per case at least (more rounds for small n)", 3.0, 0.0, 3600.0, PETSC_FALSE, &o->min_time, NULL));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-min_time", "Seconds of timed rounds per case at least (more rounds for small n)", 10.0, 0.0, 3600.0, PETSC_FALSE, &o->min_time, NULL));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-max_time", "Seconds after which a case stops looking for clean rounds (once it has -rounds rounds)", 120.0, 0.0, 36000.0, PETSC_FALSE, &o->max_time, NULL));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-leaf", "Leaf size of the summation tree for every run of a case (0: KfRingCreate's default for N = P n)", 0, 0, 1 << 24, &o->leaf, NULL));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-strong_max", "Also time the 1-rank sum over all N = P n particles (strong-scaling check) when N <= this", 16384, 0, 1 << 30, &o->strong_max, NULL));
@@ -207,7 +211,9 @@ static double MeasureGHz(void)
   const long    n  = 10000000;
   double        t0 = MPI_Wtime();
 
-  for (long i = 0; i < n; i++) __asm__ volatile("add %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0" : "+r"(x) : "r"(y));
+  for (long i = 0; i < n; i++) __asm__ volatile("add %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0"
+                                                : "+r"(x)
+                                                : "r"(y));
   return 8.0 * n / (MPI_Wtime() - t0) / 1e9;
 }
 #else
@@ -252,7 +258,8 @@ static PetscErrorCode MeasureClocks(MPI_Comm comm, double *idle, double *busy)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   *idle = 0;
   PetscCallMPI(MPI_Barrier(comm));
-  if (rank) PetscCall(SleepUntilReleased(comm));
+  if (rank)
+    PetscCall(SleepUntilReleased(comm));
   else {
     *idle = BestGHz();
     PetscCall(Release(comm));
@@ -371,8 +378,10 @@ static PetscErrorCode TimeQuantity(Bench *B, Quantity qty, Sample *mine, double 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(mine, sizeof(*mine)));
   PetscCallMPI(MPI_Barrier(B->comm));
-  if (qty != Q_IDLE) PetscCall(TimeSum(B, qty, mine));
-  else if (B->rank) PetscCall(SleepUntilReleased(B->comm));
+  if (qty != Q_IDLE)
+    PetscCall(TimeSum(B, qty, mine));
+  else if (B->rank)
+    PetscCall(SleepUntilReleased(B->comm));
   else {
     PetscCall(TimeSum(B, qty, mine));
     PetscCall(Release(B->comm));
@@ -385,20 +394,28 @@ static PetscErrorCode TimeQuantity(Bench *B, Quantity qty, Sample *mine, double 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The ring's wait, compute and the rest (packing, copies): means over ranks, and the largest wait (the
-   faster ranks' lag behind the slowest). */
+/* The ring's wait, compute and the rest (packing, copies): means over ranks; the largest wait (the faster
+   ranks' lag behind the slowest); the largest compute over the mean (how uneven the cores ran), and which
+   rank computed longest. */
 static PetscErrorCode RecordRing(Bench *B, const Sample *s, PetscBool record)
 {
   double sum[3] = {s->wait, s->compute, s->wall - s->wait - s->compute}, wmax = s->wait;
+  struct {
+    double v;
+    int    rank;
+  } cmax = {s->compute, B->rank};
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, 3, MPI_DOUBLE, MPI_SUM, B->comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &wmax, 1, MPI_DOUBLE, MPI_MAX, B->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &cmax, 1, MPI_DOUBLE_INT, MPI_MAXLOC, B->comm));
   if (record) {
-    B->wait[B->nrounds]    = sum[0] / B->size;
-    B->compute[B->nrounds] = sum[1] / B->size;
-    B->rest[B->nrounds]    = sum[2] / B->size;
-    B->waitmax[B->nrounds] = wmax;
+    B->wait[B->nrounds]      = sum[0] / B->size;
+    B->compute[B->nrounds]   = sum[1] / B->size;
+    B->rest[B->nrounds]      = sum[2] / B->size;
+    B->waitmax[B->nrounds]   = wmax;
+    B->imbalance[B->nrounds] = cmax.v * B->size / sum[1];
+    B->slowest[B->nrounds]   = cmax.rank;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -465,12 +482,13 @@ typedef struct {
   const Case *c;
   PetscInt    n;
   PetscInt64  N;
-  double    t[NQ], tmin[NQ]; /* medians and minimums, seconds */
-  double    wait, waitmax, compute, rest, share;
-  double    ips1, ipsP, eff, eff_min, eff_idle, eff_strong, eff_compute;
-  double    comm_us; /* the guide's model: one message of the travelling block */
-  PetscInt  used; /* rounds the medians are over */
-  PetscBool pass;
+  double      t[NQ], tmin[NQ]; /* medians and minimums, seconds */
+  double      wait, waitmax, compute, rest, share, imbalance;
+  PetscInt    slow0; /* rounds used in which rank 0 computed longest */
+  double      ips1, ipsP, eff, eff_medians, eff_min, eff_idle, eff_strong, eff_compute;
+  double      comm_us; /* the guide's model: one message of the travelling block */
+  PetscInt    used;    /* rounds the medians are over */
+  PetscBool   pass;
 } Summary;
 
 /* Median (and minimum) of v over the rounds used: the clean ones if there are enough, else all. A round in
@@ -486,6 +504,16 @@ static double MedianUsed(const Bench *B, const double v[], double *min)
   return Median(u, m, min);
 }
 
+/* Median over the rounds used of scale * t[num] / t[den]: each round's two sums ran back to back, so the
+   per-round ratio is not moved by a machine that drifts from one round to the next. */
+static double MedianRatio(const Bench *B, Quantity num, Quantity den, double scale)
+{
+  double r[BENCH_MAX_ROUNDS];
+
+  for (PetscInt i = 0; i < B->nrounds; i++) r[i] = scale * B->t[num][i] / B->t[den][i];
+  return MedianUsed(B, r, NULL);
+}
+
 static void Summarize(const Bench *B, const BenchOptions *o, Summary *s)
 {
   const double P = (double)B->size, n = (double)B->n;
@@ -494,19 +522,23 @@ static void Summarize(const Bench *B, const BenchOptions *o, Summary *s)
   s->n = B->n;
   s->N = B->N;
   for (PetscInt qty = 0; qty < NQ; qty++) s->t[qty] = B->strong || qty != Q_STRONG ? MedianUsed(B, B->t[qty], &s->tmin[qty]) : 0;
-  s->wait        = MedianUsed(B, B->wait, NULL);
-  s->waitmax     = MedianUsed(B, B->waitmax, NULL);
-  s->compute     = MedianUsed(B, B->compute, NULL);
-  s->rest        = MedianUsed(B, B->rest, NULL);
+  s->wait      = MedianUsed(B, B->wait, NULL);
+  s->waitmax   = MedianUsed(B, B->waitmax, NULL);
+  s->compute   = MedianUsed(B, B->compute, NULL);
+  s->rest      = MedianUsed(B, B->rest, NULL);
+  s->imbalance = MedianUsed(B, B->imbalance, NULL);
+  s->slow0     = 0;
+  for (PetscInt r = 0; r < B->nrounds; r++) s->slow0 += (B->nclean < BENCH_MIN_CLEAN || B->cpushare[r] >= BENCH_CLEAN) && B->slowest[r] == 0;
   s->share       = Median(B->cpushare, B->nrounds, NULL);
   s->used        = B->nclean >= BENCH_MIN_CLEAN ? B->nclean : B->nrounds;
   s->ips1        = n * n / s->t[Q_BUSY];
   s->ipsP        = P * n * n / s->t[Q_RING];
-  s->eff         = P * s->t[Q_BUSY] / s->t[Q_RING];
+  s->eff         = MedianRatio(B, Q_BUSY, Q_RING, P);
+  s->eff_medians = P * s->t[Q_BUSY] / s->t[Q_RING];
   s->eff_min     = P * s->tmin[Q_BUSY] / s->tmin[Q_RING];
-  s->eff_idle    = P * s->t[Q_IDLE] / s->t[Q_RING];
+  s->eff_idle    = MedianRatio(B, Q_IDLE, Q_RING, P);
   s->eff_compute = P * MedianUsed(B, B->busymean, NULL) / s->compute; /* means over ranks on both sides */
-  s->eff_strong  = B->strong ? s->t[Q_STRONG] / (P * s->t[Q_RING]) : 0;
+  s->eff_strong  = B->strong ? MedianRatio(B, Q_STRONG, Q_RING, 1 / P) : 0;
   s->comm_us     = 0.12 + 8.0 * (double)(B->dim + 1) * n / 16e9 * 1e6; /* alpha = 0.12 us, beta = 16 GB/s */
   s->pass        = (PetscBool)(s->eff >= o->target);
 }
@@ -524,15 +556,17 @@ static PetscErrorCode ReportScreen(const Bench *B, const BenchOptions *o, const 
                         s->used == B->nrounds ? "all rounds" : "the clean rounds", s->share));
   PetscCall(PetscPrintf(B->comm, "                          %10s %10s %14s\n", "median ms", "min ms", "int/s per core"));
   for (PetscInt qty = 0; qty < NQ; qty++) {
-    const double work = qty == Q_RING ? (double)B->n * (double)B->N : qty == Q_STRONG ? (double)B->N * (double)B->N : (double)B->n * (double)B->n;
+    const double work = qty == Q_RING ? (double)B->n * (double)B->N : qty == Q_STRONG ? (double)B->N * (double)B->N
+                                                                                      : (double)B->n * (double)B->n;
 
     if (qty == Q_STRONG && !B->strong) continue;
     PetscCall(PetscPrintf(B->comm, "  %-22s  %10.3f %10.3f %14.4e\n", qnames[qty], MS(s->t[qty]), MS(s->tmin[qty]), work / s->t[qty]));
   }
   PetscCall(PetscPrintf(B->comm, "  ring: wait %.3f ms (mean over ranks; largest %.3f), compute %.3f ms, rest %.3f ms\n", MS(s->wait), MS(s->waitmax), MS(s->compute), MS(s->rest)));
+  PetscCall(PetscPrintf(B->comm, "  uneven cores: largest compute / mean %.3f; rank 0 computed longest in %" PetscInt_FMT " of %" PetscInt_FMT " rounds\n", s->imbalance, s->slow0, s->used));
   PetscCall(PetscPrintf(B->comm, "  where E goes: P T_1 / compute = %.3f (means over ranks: the ring's kernel work against the 1-rank sums), wait %.1f %%, rest %.1f %% of T_P\n", s->eff_compute, 100 * s->wait / s->t[Q_RING], 100 * s->rest / s->t[Q_RING]));
   PetscCall(PetscPrintf(B->comm, "  model (guide): per step n^2/R = %.3f ms of compute against a %.1f us message (alpha + 8(d+1)n/beta): E >= %.5f even unhidden\n", MS(s->t[Q_BUSY]), s->comm_us, 1 / (1 + 1e-6 * s->comm_us / s->t[Q_BUSY])));
-  PetscCall(PetscPrintf(B->comm, "  E = P T_1(n)/T_P(P n) = %.3f (minimums: %.3f), E_idle = %.3f", s->eff, s->eff_min, s->eff_idle));
+  PetscCall(PetscPrintf(B->comm, "  E = P T_1(n)/T_P(P n) = %.3f (median of the rounds' ratios; from the medians %.3f, the minimums %.3f), E_idle = %.3f", s->eff, s->eff_medians, s->eff_min, s->eff_idle));
   if (B->strong) PetscCall(PetscPrintf(B->comm, ", E_strong = T_1(N)/(P T_P(N)) = %.3f", s->eff_strong));
   PetscCall(PetscPrintf(B->comm, "\n  target E >= %.2f       %s\n", o->target, s->pass ? "PASS" : "MISS"));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -544,8 +578,8 @@ static PetscErrorCode ReportResult(const Bench *B, const BenchOptions *o, const 
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(B->comm, "RESULT kernel=%s d=%" PetscInt_FMT " domain=%s n=%" PetscInt_FMT " N=%" PetscInt64_FMT " ranks=%d leaf=%" PetscInt_FMT " rounds=%" PetscInt_FMT " clean=%" PetscInt_FMT " used=%" PetscInt_FMT " cpu_share=%.3f", B->c->name, B->dim, B->c->domain, B->n, B->N, B->size, B->leaf, B->nrounds, B->nclean, s->used, s->share));
   PetscCall(PetscPrintf(B->comm, " t1_ms=%.4f t1_min_ms=%.4f t1_idle_ms=%.4f tp_ms=%.4f tp_min_ms=%.4f tstrong_ms=%.4f", MS(s->t[Q_BUSY]), MS(s->tmin[Q_BUSY]), MS(s->t[Q_IDLE]), MS(s->t[Q_RING]), MS(s->tmin[Q_RING]), MS(s->t[Q_STRONG])));
-  PetscCall(PetscPrintf(B->comm, " wait_ms=%.4f wait_max_ms=%.4f compute_ms=%.4f rest_ms=%.4f ips1=%.4e ipsp=%.4e", MS(s->wait), MS(s->waitmax), MS(s->compute), MS(s->rest), s->ips1, s->ipsP));
-  PetscCall(PetscPrintf(B->comm, " eff=%.4f eff_min=%.4f eff_idle=%.4f eff_strong=%.4f eff_compute=%.4f target=%.2f status=%s\n", s->eff, s->eff_min, s->eff_idle, s->eff_strong, s->eff_compute, o->target, s->pass ? "PASS" : "MISS"));
+  PetscCall(PetscPrintf(B->comm, " wait_ms=%.4f wait_max_ms=%.4f compute_ms=%.4f rest_ms=%.4f imbalance=%.4f ips1=%.4e ipsp=%.4e", MS(s->wait), MS(s->waitmax), MS(s->compute), MS(s->rest), s->imbalance, s->ips1, s->ipsP));
+  PetscCall(PetscPrintf(B->comm, " eff=%.4f eff_medians=%.4f eff_min=%.4f eff_idle=%.4f eff_strong=%.4f eff_compute=%.4f target=%.2f status=%s\n", s->eff, s->eff_medians, s->eff_min, s->eff_idle, s->eff_strong, s->eff_compute, o->target, s->pass ? "PASS" : "MISS"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -590,7 +624,7 @@ static PetscErrorCode ReportHeader(MPI_Comm comm, const BenchOptions *o)
   PetscCall(PetscPrintf(comm, "E = (interactions/s per core on P ranks) / (interactions/s per core on 1 rank) = P T_1(n) / T_P(P n), n = N/P per rank, target %.2f\n", o->target));
   PetscCall(PetscPrintf(comm, "  T_P: KfRingSum over N = P n particles on P ranks, gradient only, slowest rank; T_1: KfRingSum over n particles on\n"));
   PetscCall(PetscPrintf(comm, "  one rank, same leaf size, every rank running its own at once (busy). E_idle: T_1 of rank 0 with the others asleep.\n"));
-  PetscCall(PetscPrintf(comm, "  Medians over interleaved rounds; wait/compute from KfRingGetTimes (wait = not overlapped communication + lag behind the slowest rank).\n"));
+  PetscCall(PetscPrintf(comm, "  E: median over interleaved rounds of each round's ratio; times: medians; wait/compute from KfRingGetTimes (wait = not overlapped communication + lag behind the slowest rank).\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -615,7 +649,7 @@ static PetscErrorCode BenchMain(void)
   MPI_Comm     comm = PETSC_COMM_WORLD;
   BenchOptions o;
   KfKernel     k[NCASES] = {NULL};
-  PetscInt     ncase = 0;
+  PetscInt     ncase     = 0;
   Summary      s[NCASES * BENCH_MAX_SIZES];
   PetscBool    help, match[NCASES];
 
@@ -625,7 +659,7 @@ static PetscErrorCode BenchMain(void)
   PetscCall(BenchSetFromOptions(comm, &o));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt c = 0; c < NCASES; c++) { /* every kernel first: bad kernel options fail before minutes of timing */
+  for (PetscInt c = 0; c < NCASES; c++) {                                  /* every kernel first: bad kernel options fail before minutes of timing */
     match[c] = (PetscBool)!strncmp(cases[c].name, o.only, strlen(o.only)); /* PETSc 3.18's PetscStrbeginswith fails one-letter prefixes */
     if (match[c]) PetscCall(CreateKernel(comm, &cases[c], &k[c]));
   }

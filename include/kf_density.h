@@ -13,3 +13,10 @@ PETSC_EXTERN PetscErrorCode KfDensityFill(KfSpectral, const KfParams *, const ch
 
 /* Registers the parameters of every entry under the role's prefix, so that -help lists them. */
 PETSC_EXTERN PetscErrorCode KfDensityHelp(KfSpectral, const KfParams *, const char role[]);
+
+/*
+  The same density on the whole grid p->n on every rank (filled on PETSC_COMM_SELF) and its coefficients
+  chat = n^{-d} DFT (row-major, n_0 x .. x n_{d-1}) from KfSpectralSerialDFT: the same bits on every rank and in
+  every run. For the small grids of targets and samplers; free with PetscFree(*chat). Every rank must call it.
+*/
+PETSC_EXTERN PetscErrorCode KfDensityCoefficients(const KfParams *, const char role[], const char spec[], KfComplex **chat);

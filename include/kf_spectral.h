@@ -46,12 +46,42 @@ PETSC_EXTERN PetscErrorCode KfSpectralForward(KfSpectral, const PetscScalar[], K
 PETSC_EXTERN PetscErrorCode KfSpectralBackward(KfSpectral, const KfComplex[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode KfSpectralVersion(const char **);
 
+/* Wavenumbers of the flat row-major index i of a whole n_0 x .. x n_{d-1} grid (k has KF_MAX_DIM entries, those
+   beyond dim set to 0); PETSC_FALSE if one is a Nyquist index. */
+static inline PetscBool KfGridWavenumbers(PetscInt dim, const PetscInt n[], PetscInt64 i, PetscInt k[KF_MAX_DIM])
+{
+  PetscBool ok = PETSC_TRUE;
+
+  for (PetscInt j = dim; j < KF_MAX_DIM; j++) k[j] = 0;
+
+  for (PetscInt j = dim - 1; j >= 0; j--) {
+    const PetscInt idx = (PetscInt)(i % n[j]);
+
+    i /= n[j];
+    k[j] = KfWavenumber(idx, n[j]);
+    if (2 * idx == n[j]) ok = PETSC_FALSE;
+  }
+  return ok;
+}
+
+/* The half space of mode lists: the last nonzero wavenumber is positive (k = 0 is not in it). */
+static inline PetscBool KfInHalfSpace(PetscInt dim, const PetscInt k[])
+{
+  for (PetscInt j = dim - 1; j >= 0; j--)
+    if (k[j]) return (PetscBool)(k[j] > 0);
+  return PETSC_FALSE;
+}
+
 /*
-  The modes of this rank's part of `modes` (from KfSpectralForward) that lie in the half space "last nonzero
-  wavenumber positive", Nyquist indices (k_j = n_j/2) excluded, in storage order: nk wave vectors k (nk x dim,
-  row-major) and interleaved coefficients a (2 nk), so that the real field is
-  a0 + sum_m 2 Re(a_m e^{2 pi i k_m.x/L}) (the trigonometric interpolant without its Nyquist modes).
-  *a0 = the k = 0 coefficient if this rank holds it, else 0. Free with PetscFree2(*k, *a). On a KfSpectral made
-  on PETSC_COMM_SELF this is the whole list, in an order that does not depend on the number of ranks.
+  In-place unnormalised complex DFT of a whole row-major grid z (n_0 x .. x n_{d-1}) on one rank, sign -1 (forward)
+  or +1 (backward), with GSL's mixed-radix FFT. It has no planner, so the same input gives the same bits on every
+  rank and in every run (FFTW's plans may change with wisdom or the planner). For the small grids every rank holds.
 */
-PETSC_EXTERN PetscErrorCode KfSpectralHalfModes(KfSpectral, const KfComplex modes[], PetscInt *nk, PetscInt **k, PetscReal **a, PetscReal *a0);
+PETSC_EXTERN PetscErrorCode KfSpectralSerialDFT(PetscInt dim, const PetscInt n[], KfComplex z[], PetscBool forward);
+
+/*
+  The modes of a whole grid's coefficients chat (row-major, as from KfSpectralSerialDFT) in the half space, Nyquist
+  indices excluded, in storage order: nk wave vectors k (nk x dim) and interleaved coefficients a (2 nk), so that
+  the real field is chat[0] + sum_m 2 Re(a_m e^{2 pi i k_m.x/L}). Free with PetscFree2(*k, *a).
+*/
+PETSC_EXTERN PetscErrorCode KfSpectralHalfModes(PetscInt dim, const PetscInt n[], const KfComplex chat[], PetscInt *nk, PetscInt **k, PetscReal **a);

@@ -276,3 +276,26 @@ PetscErrorCode KfDensityHelp(KfSpectral sp, const KfParams *p, const char role[]
   PetscCall(VecDestroy(&scratch));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode KfDensityCoefficients(const KfParams *p, const char role[], const char spec[], KfComplex **chat)
+{
+  KfSpectral         sp;
+  Vec                rho;
+  const PetscScalar *v;
+  PetscInt64         N = 1;
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < p->dim; j++) N *= p->n[j];
+  PetscCall(KfSpectralCreate(PETSC_COMM_SELF, p->dim, p->n, KF_PLANNER_ESTIMATE, NULL, 1, &sp));
+  PetscCall(KfSpectralCreateVec(sp, &rho));
+  PetscCall(KfDensityFill(sp, p, role, spec, rho));
+  PetscCall(PetscMalloc1(N, chat));
+  PetscCall(VecGetArrayRead(rho, &v));
+  for (PetscInt64 i = 0; i < N; i++) (*chat)[i] = v[i];
+  PetscCall(VecRestoreArrayRead(rho, &v));
+  PetscCall(VecDestroy(&rho));
+  PetscCall(KfSpectralDestroy(&sp));
+  PetscCall(KfSpectralSerialDFT(p->dim, p->n, *chat, PETSC_TRUE));
+  for (PetscInt64 i = 0; i < N; i++) (*chat)[i] /= (PetscReal)N;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,5 +1,6 @@
 /* particles.c - the N-particle Wasserstein flow: dX_i/dt = -(1/N) sum_j grad K(X_i - X_j) + grad(K * nu)(X_i)
    (math spec A.4, B.6), all sums by the ring (src/ring.c), so every rank count gives the same bits */
+#include <complex.h>
 #include <math.h>
 #include "kf_density.h"
 #include "kf_fourier.h"
@@ -256,15 +257,13 @@ static PetscErrorCode SetupLongRange(KfParticles P)
 }
 
 /*
-  A torus target other than samples: its coefficients nu^(k) from the grid (-n) by one serial FFT on every rank
-  (the same bits everywhere), times the kernel's c_k. Modes whose amplitude is below 2^-52 of the largest are
+  A torus target other than samples: its coefficients nu^(k) from the grid (-n) by one serial DFT on every rank
+  (KfDensityCoefficients: the same bits everywhere), times the kernel's c_k. Modes whose amplitude is below 2^-52 of the largest are
   dropped (they move no velocity by more than round-off); the Nyquist modes are not part of the interpolant.
 */
 static PetscErrorCode SetupGridTarget(KfParticles P)
 {
-  KfSpectral sp;
-  Vec        nu;
-  KfComplex *modes;
+  KfComplex *chat;
   PetscInt   nk, kept = 0, *kv;
   PetscReal *a, a0, c0, amax = 0;
   PetscInt   kz[KF_MAX_DIM] = {0, 0, 0};
@@ -277,18 +276,10 @@ static PetscErrorCode SetupGridTarget(KfParticles P)
     P->field     = (PetscBool)(c0 != 0);
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(KfSpectralCreate(PETSC_COMM_SELF, P->dim, P->p->n, KF_PLANNER_ESTIMATE, NULL, 1, &sp));
-  PetscCall(KfSpectralCreateVec(sp, &nu));
-  PetscCall(KfDensityFill(sp, P->p, "target", P->p->target, nu));
-  PetscCall(KfSpectralAllocModes(sp, &modes));
-  {
-    const PetscScalar *v;
-
-    PetscCall(VecGetArrayRead(nu, &v));
-    PetscCall(KfSpectralForward(sp, v, modes));
-    PetscCall(VecRestoreArrayRead(nu, &v));
-  }
-  PetscCall(KfSpectralHalfModes(sp, modes, &nk, &kv, &a, &a0));
+  PetscCall(KfDensityCoefficients(P->p, "target", P->p->target, &chat));
+  PetscCall(KfSpectralHalfModes(P->dim, P->p->n, chat, &nk, &kv, &a));
+  a0 = creal(chat[0]);
+  PetscCall(PetscFree(chat));
   for (PetscInt m = 0; m < nk; m++) {
     PetscReal ck;
 
@@ -317,9 +308,6 @@ static PetscErrorCode SetupGridTarget(KfParticles P)
   }
   P->field = PETSC_TRUE;
   PetscCall(PetscFree2(kv, a));
-  PetscCall(KfSpectralFreeModes(&modes));
-  PetscCall(VecDestroy(&nu));
-  PetscCall(KfSpectralDestroy(&sp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

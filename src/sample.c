@@ -4,7 +4,6 @@
 #include <complex.h>
 #include <float.h>
 #include <math.h>
-#include <gsl/gsl_fft_complex.h>
 #include "kf_density.h"
 #include "kf_fourier.h"
 #include "kf_rng.h"
@@ -54,45 +53,6 @@ static inline PetscInt BoxIndex(const KfSampler s, const PetscInt k[])
 }
 
 /* Half space "last nonzero wavenumber positive" (that of kf_spectral.h). */
-static PetscBool InHalfSpace(PetscInt dim, const PetscInt k[])
-{
-  for (PetscInt j = dim - 1; j >= 0; j--)
-    if (k[j]) return (PetscBool)(k[j] > 0);
-  return PETSC_FALSE;
-}
-
-/*
-  In-place unnormalised complex DFT of the row-major array z (n_0 x .. x n_{d-1}) along every axis, sign -1
-  (forward) or +1 (backward), with GSL's mixed-radix FFT. GSL has no planner: the same input gives the same
-  bits on every rank and in every run, which FFTW (wisdom, planner) does not promise.
-*/
-static PetscErrorCode DFT(PetscInt d, const PetscInt n[], KfComplex z[], PetscBool forward)
-{
-  PetscFunctionBeginUser;
-  for (PetscInt j = 0; j < d; j++) {
-    gsl_fft_complex_wavetable *wt;
-    gsl_fft_complex_workspace *ws;
-    size_t                     stride = 1, outer = 1;
-
-    if (n[j] == 1) continue;
-    for (PetscInt i = j + 1; i < d; i++) stride *= (size_t)n[i];
-    for (PetscInt i = 0; i < j; i++) outer *= (size_t)n[i];
-    wt = gsl_fft_complex_wavetable_alloc((size_t)n[j]);
-    ws = gsl_fft_complex_workspace_alloc((size_t)n[j]);
-    PetscCheck(wt && ws, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate a GSL FFT of length %" PetscInt_FMT, n[j]);
-    for (size_t o = 0; o < outer; o++)
-      for (size_t t = 0; t < stride; t++) {
-        double *base = (double *)(z + o * (size_t)n[j] * stride + t);
-        int     err  = forward ? gsl_fft_complex_forward(base, stride, (size_t)n[j], wt, ws) : gsl_fft_complex_backward(base, stride, (size_t)n[j], wt, ws);
-
-        PetscCheck(!err, PETSC_COMM_SELF, PETSC_ERR_LIB, "GSL FFT of length %" PetscInt_FMT " failed (%d)", n[j], err);
-      }
-    gsl_fft_complex_wavetable_free(wt);
-    gsl_fft_complex_workspace_free(ws);
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* ------------------------------------------------------------------------------------------ 1-D inversion */
 
 /* The 1-D trigonometric polynomial rho(x) = c0 + sum_{k=1..K} 2 Re(c_k e^{2 pi i k x/L}) and its CDF. */
@@ -191,46 +151,6 @@ static PetscReal InvertMarginal(const KfSampler s, PetscReal u)
 
 /* ------------------------------------------------------------------------------------------ creation */
 
-/* The whole grid on this rank (KfDensityFill on PETSC_COMM_SELF) and its DFT scaled by 1/N: chat (N complex). */
-static PetscErrorCode GridCoefficients(KfSampler s, const KfParams *p, KfComplex **chat)
-{
-  KfSpectral         sp;
-  Vec                rho;
-  const PetscScalar *v;
-  PetscInt64         N = 1;
-
-  PetscFunctionBeginUser;
-  for (PetscInt j = 0; j < s->dim; j++) N *= s->n[j];
-  PetscCall(KfSpectralCreate(PETSC_COMM_SELF, s->dim, s->n, KF_PLANNER_ESTIMATE, NULL, 1, &sp));
-  PetscCall(KfSpectralCreateVec(sp, &rho));
-  PetscCall(KfDensityFill(sp, p, s->role, s->spec, rho));
-  PetscCall(PetscMalloc1(N, chat));
-  PetscCall(VecGetArrayRead(rho, &v));
-  for (PetscInt64 i = 0; i < N; i++) (*chat)[i] = v[i];
-  PetscCall(VecRestoreArrayRead(rho, &v));
-  PetscCall(VecDestroy(&rho));
-  PetscCall(KfSpectralDestroy(&sp));
-  PetscCall(DFT(s->dim, s->n, *chat, PETSC_TRUE));
-  for (PetscInt64 i = 0; i < N; i++) (*chat)[i] /= (PetscReal)N;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Grid wavenumbers of flat index i (row-major over n); PETSC_FALSE for a Nyquist index on some axis. */
-static PetscBool GridWavenumbers(const KfSampler s, PetscInt64 i, PetscInt k[])
-{
-  PetscBool ok = PETSC_TRUE;
-
-  k[0] = k[1] = k[2] = 0;
-  for (PetscInt j = s->dim - 1; j >= 0; j--) {
-    const PetscInt idx = (PetscInt)(i % s->n[j]);
-
-    i /= s->n[j];
-    k[j] = KfWavenumber(idx, s->n[j]);
-    if (2 * idx == s->n[j]) ok = PETSC_FALSE;
-  }
-  return ok;
-}
-
 /*
   The retained coefficients on the box: Nyquist indices excluded, the half space taken from the DFT and its
   conjugate put at -k (so rho is real whatever the FFT's round-off), everything divided by rho^(0), and
@@ -248,7 +168,7 @@ static PetscErrorCode BuildBox(KfSampler s, const KfComplex chat[])
   for (PetscInt j = 0; j < KF_MAX_DIM; j++) s->K[j] = 0;
   s->ncoef = 0;
   for (PetscInt64 i = 0; i < N; i++)
-    if (GridWavenumbers(s, i, k) && InHalfSpace(s->dim, k) && cabs(chat[i]) > KF_SAMPLE_DROP * c00) {
+    if (KfGridWavenumbers(s->dim, s->n, i, k) && KfInHalfSpace(s->dim, k) && cabs(chat[i]) > KF_SAMPLE_DROP * c00) {
       s->ncoef++;
       for (PetscInt j = 0; j < s->dim; j++) s->K[j] = PetscMax(s->K[j], PetscAbsInt(k[j]));
     }
@@ -259,7 +179,7 @@ static PetscErrorCode BuildBox(KfSampler s, const KfComplex chat[])
   s->uniform = (PetscBool)(s->ncoef == 0);
   PetscCall(PetscCalloc1(nbox, &s->c));
   for (PetscInt64 i = 0; i < N; i++)
-    if (GridWavenumbers(s, i, k) && InHalfSpace(s->dim, k) && cabs(chat[i]) > KF_SAMPLE_DROP * c00) {
+    if (KfGridWavenumbers(s->dim, s->n, i, k) && KfInHalfSpace(s->dim, k) && cabs(chat[i]) > KF_SAMPLE_DROP * c00) {
       const PetscInt mk[KF_MAX_DIM] = {-k[0], -k[1], -k[2]};
 
       s->c[BoxIndex(s, k)]  = chat[i] / c00;
@@ -355,7 +275,7 @@ static PetscErrorCode FineGridRange(KfSampler s)
           for (PetscInt j = 0; j < d; j++) idx = idx * s->n[j] + (k[j] + s->n[j]) % s->n[j];
           z[idx] = cv * ph[0][k[0] + s->K[0]] * ph[1][k[1] + s->K[1]] * ph[2][k[2] + s->K[2]];
         }
-    PetscCall(DFT(d, s->n, z, PETSC_FALSE));
+    PetscCall(KfSpectralSerialDFT(d, s->n, z, PETSC_FALSE));
     for (PetscInt64 g = 0; g < N; g++) {
       const PetscReal v = creal(z[g]);
 
@@ -441,7 +361,7 @@ static PetscErrorCode MarginalTable(KfSampler s)
     z[kk]           = h;
     z[n - kk]       = conj(h);
   }
-  PetscCall(DFT(1, &n, z, PETSC_FALSE));
+  PetscCall(KfSpectralSerialDFT(1, &n, z, PETSC_FALSE));
   for (PetscInt g = 0; g < n; g++) s->Ftab[g] = (PetscReal)g / (PetscReal)n + creal(z[g]) - creal(z[0]);
   s->Ftab[0] = 0;
   s->Ftab[n] = 1;
@@ -462,7 +382,7 @@ static PetscErrorCode FourierList(KfSampler s)
       for (k[2] = -s->K[2]; k[2] <= s->K[2]; k[2]++) {
         const KfComplex cv = s->c[BoxIndex(s, k)];
 
-        if (cv == 0 || !InHalfSpace(s->dim, k)) continue;
+        if (cv == 0 || !KfInHalfSpace(s->dim, k)) continue;
         for (PetscInt j = 0; j < s->dim; j++) kl[m * s->dim + j] = k[j];
         s->amp[2 * m]     = creal(cv);
         s->amp[2 * m + 1] = cimag(cv);
@@ -525,7 +445,7 @@ PetscErrorCode KfSamplerCreate(MPI_Comm comm, const KfParams *p, const char role
     s->uniform = PETSC_TRUE;
     s->rhomin = s->rhomax = 1;
   } else {
-    PetscCall(GridCoefficients(s, p, &chat));
+    PetscCall(KfDensityCoefficients(p, s->role, s->spec, &chat));
     PetscCall(BuildBox(s, chat));
     PetscCall(PetscFree(chat));
     PetscCall(FineGridRange(s));

@@ -1,6 +1,7 @@
-/* spectral.c - the only user of FFTW: plans, distributed transforms, layout, wisdom */
+/* spectral.c - the only user of FFTW: plans, distributed transforms, layout, wisdom; and the planner-free serial DFT */
 #include <complex.h> /* before fftw3.h, so that fftw_complex is double _Complex = KfComplex */
 #include <fftw3-mpi.h>
+#include <gsl/gsl_fft_complex.h>
 #include "kf_spectral.h"
 #include "kf_log.h"
 
@@ -273,50 +274,49 @@ PetscErrorCode KfSpectralBackward(KfSpectral sp, const KfComplex xhat[], PetscSc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Wavenumbers of the mode with local Fourier-space index idx; PETSC_FALSE if one of them is a Nyquist index. */
-static PetscBool ModeWavenumbers(const KfSpectralLayout *lay, PetscInt idx, PetscInt kv[])
+PetscErrorCode KfSpectralSerialDFT(PetscInt d, const PetscInt n[], KfComplex z[], PetscBool forward)
 {
-  PetscBool ok = PETSC_TRUE;
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < d; j++) {
+    gsl_fft_complex_wavetable *wt;
+    gsl_fft_complex_workspace *ws;
+    size_t                     stride = 1, outer = 1;
 
-  for (PetscInt j = lay->dim - 1; j >= 0; j--) {
-    const PetscInt i = lay->kstart[j] + idx % lay->kcount[j];
+    if (n[j] == 1) continue;
+    for (PetscInt i = j + 1; i < d; i++) stride *= (size_t)n[i];
+    for (PetscInt i = 0; i < j; i++) outer *= (size_t)n[i];
+    wt = gsl_fft_complex_wavetable_alloc((size_t)n[j]);
+    ws = gsl_fft_complex_workspace_alloc((size_t)n[j]);
+    PetscCheck(wt && ws, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate a GSL FFT of length %" PetscInt_FMT, n[j]);
+    for (size_t o = 0; o < outer; o++)
+      for (size_t t = 0; t < stride; t++) {
+        double *base = (double *)(z + o * (size_t)n[j] * stride + t);
+        int     err  = forward ? gsl_fft_complex_forward(base, stride, (size_t)n[j], wt, ws) : gsl_fft_complex_backward(base, stride, (size_t)n[j], wt, ws);
 
-    idx /= lay->kcount[j];
-    kv[j] = KfWavenumber(i, lay->n[j]);
-    if (2 * i == lay->n[j]) ok = PETSC_FALSE;
+        PetscCheck(!err, PETSC_COMM_SELF, PETSC_ERR_LIB, "GSL FFT of length %" PetscInt_FMT " failed (%d)", n[j], err);
+      }
+    gsl_fft_complex_wavetable_free(wt);
+    gsl_fft_complex_workspace_free(ws);
   }
-  return ok;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscBool InHalfSpace(PetscInt dim, const PetscInt kv[])
+PetscErrorCode KfSpectralHalfModes(PetscInt dim, const PetscInt n[], const KfComplex chat[], PetscInt *nk, PetscInt **k, PetscReal **a)
 {
-  for (PetscInt j = dim - 1; j >= 0; j--)
-    if (kv[j]) return (PetscBool)(kv[j] > 0);
-  return PETSC_FALSE;
-}
-
-PetscErrorCode KfSpectralHalfModes(KfSpectral sp, const KfComplex modes[], PetscInt *nk, PetscInt **k, PetscReal **a, PetscReal *a0)
-{
-  const KfSpectralLayout *lay = &sp->lay;
-  const PetscInt          d   = lay->dim;
-  PetscInt                kv[KF_MAX_DIM], m = 0;
+  PetscInt64 N = 1;
+  PetscInt   kv[KF_MAX_DIM], m = 0;
 
   PetscFunctionBeginUser;
-  *a0 = 0;
-  for (PetscInt i = 0; i < lay->nmodes; i++)
-    if (ModeWavenumbers(lay, i, kv) && InHalfSpace(d, kv)) m++;
-  PetscCall(PetscMalloc2(PetscMax(1, m * d), k, PetscMax(1, 2 * m), a));
+  for (PetscInt j = 0; j < dim; j++) N *= n[j];
+  for (PetscInt64 i = 0; i < N; i++)
+    if (KfGridWavenumbers(dim, n, i, kv) && KfInHalfSpace(dim, kv)) m++;
+  PetscCall(PetscMalloc2(PetscMax(1, m * dim), k, PetscMax(1, 2 * m), a));
   m = 0;
-  for (PetscInt i = 0; i < lay->nmodes; i++) {
-    const PetscBool ok = ModeWavenumbers(lay, i, kv);
-    PetscBool       zero = PETSC_TRUE;
-
-    for (PetscInt j = 0; j < d; j++) zero = (PetscBool)(zero && kv[j] == 0);
-    if (zero) *a0 = creal(modes[i]);
-    if (!ok || !InHalfSpace(d, kv)) continue;
-    for (PetscInt j = 0; j < d; j++) (*k)[m * d + j] = kv[j];
-    (*a)[2 * m]     = creal(modes[i]);
-    (*a)[2 * m + 1] = cimag(modes[i]);
+  for (PetscInt64 i = 0; i < N; i++) {
+    if (!KfGridWavenumbers(dim, n, i, kv) || !KfInHalfSpace(dim, kv)) continue;
+    for (PetscInt j = 0; j < dim; j++) (*k)[m * dim + j] = kv[j];
+    (*a)[2 * m]     = creal(chat[i]);
+    (*a)[2 * m + 1] = cimag(chat[i]);
     m++;
   }
   *nk = m;

@@ -7,8 +7,9 @@
   A list of nk integer wave vectors k_m (row-major nk x dim) on the torus [0, L)^d, meant to be a half space:
   a real field is F(x) = sum_m 2 Re(a_m e^{2 pi i k_m.x/L}) for complex amplitudes a_m, stored interleaved
   (a[2m] = Re, a[2m+1] = Im). Used for the long-range part of Ewald sums, targets given on a grid, and the
-  Fourier coefficients of empirical measures. The phases are cos/sin from libm per axis and wavenumber
-  (no recurrences), so each point's value depends only on the point and the list: rank-independent bits.
+  Fourier coefficients of empirical measures. Per axis the phase e^{iku} is e^{iBqu} e^{iju} (k = Bq + j,
+  B ~ sqrt(kmax)) with both factors from libm: a few ulp, no growing recurrence error. Each point's value depends
+  only on the point and the list: rank-independent bits.
 */
 typedef struct _p_KfFourier *KfFourier;
 

@@ -11,9 +11,11 @@ typedef struct _p_KfIO *KfIO;
   the grid and this rank's slab of the fields written with KfIOAppendField.
 */
 PETSC_EXTERN PetscErrorCode KfIOCreate(MPI_Comm, const char[], const KfSpectralLayout *, PetscReal, KfIO *);
-/* The same for particles: KfIOAppendField then writes this rank's rows (ids start.., nlocal of them) of an
+/* The same for particles: KfIOAppendParticles then writes this rank's rows (ids start.., nlocal of them) of an
    (records, N, d) array, and the XDMF shows Polyvertex points. */
 PETSC_EXTERN PetscErrorCode KfIOCreateParticles(MPI_Comm, const char[], PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, PetscReal L, KfIO *);
+/* Adds particle rows to a grid file (compare mode): KfIOAppendParticles writes them, PATH-particles.xmf shows them. */
+PETSC_EXTERN PetscErrorCode KfIOAddParticles(KfIO, PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal);
 PETSC_EXTERN PetscErrorCode KfIOSetAttributeString(KfIO, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode KfIOSetAttributeReal(KfIO, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode KfIOSetAttributeInts(KfIO, const char[], PetscInt, const PetscInt[]);
@@ -21,6 +23,8 @@ PETSC_EXTERN PetscErrorCode KfIOSetAttributeInts(KfIO, const char[], PetscInt, c
 PETSC_EXTERN PetscErrorCode KfIOAppendSeries(KfIO, const char[], PetscInt, const char *const[], const PetscReal[]);
 /* Appends this rank's slab as a new record of DATASET (records, n1, ..., nd) and t to TIMES. */
 PETSC_EXTERN PetscErrorCode KfIOAppendField(KfIO, const char[], const char[], PetscReal, const PetscScalar[]);
+/* Appends this rank's particle rows as a new record of DATASET (records, N, d) and t to TIMES. */
+PETSC_EXTERN PetscErrorCode KfIOAppendParticles(KfIO, const char[], const char[], PetscReal, const PetscScalar[]);
 /* complete: finish, mark, rename, write the XDMF; otherwise remove the partial file. */
 PETSC_EXTERN PetscErrorCode KfIOClose(KfIO *, PetscBool);
 

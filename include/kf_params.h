@@ -4,7 +4,8 @@
 
 typedef enum {
   KF_MODE_PDE,
-  KF_MODE_PARTICLES
+  KF_MODE_PARTICLES,
+  KF_MODE_COMPARE
 } KfMode;
 
 typedef enum {

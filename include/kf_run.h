@@ -10,5 +10,8 @@ PETSC_EXTERN PetscErrorCode KfRunPdeHelp(MPI_Comm, const KfParams *);
 /* Particle mode (src/particles.c). */
 PETSC_EXTERN PetscErrorCode KfRunParticles(MPI_Comm, const KfParams *);
 PETSC_EXTERN PetscErrorCode KfRunParticlesHelp(MPI_Comm, const KfParams *);
+/* Compare mode: PDE and particles from the same rho_0 and nu, with distances between them (kf_compare.h). */
+PETSC_EXTERN PetscErrorCode KfRunCompare(MPI_Comm, const KfParams *);
+PETSC_EXTERN PetscErrorCode KfRunCompareHelp(MPI_Comm, const KfParams *);
 /* Root attributes every output file carries: options, versions, ranks, threads, mode, d, s, L. */
 PETSC_EXTERN PetscErrorCode KfRunWriteProvenance(KfIO, const KfParams *, MPI_Comm);

@@ -13,11 +13,15 @@ typedef struct {
 typedef PetscErrorCode (*KfRecordFn)(void *ctx, PetscReal t);
 
 /* TS with kmdflow's defaults (adaptive RK 5dp, rtol = atol = 1e-8, dt0 = 1e-3, t_final = 1), then
-   -ts_* options; refuses adaptivity for RK tableaus without an error estimate. output_dt = 0: t_final/10. */
-PETSC_EXTERN PetscErrorCode KfStepperCreate(MPI_Comm, TSRHSFunction, void *, PetscReal output_dt, KfStepper *);
+   -ts_* options, then (prefix != NULL) -PREFIXts_* options for this stepper alone; refuses adaptivity for RK
+   tableaus without an error estimate. output_dt = 0: t_final/10. */
+PETSC_EXTERN PetscErrorCode KfStepperCreate(MPI_Comm, const char prefix[], TSRHSFunction, void *, PetscReal output_dt, KfStepper *);
 /* Advances U from 0 to t_final, calling record at each output time; a failed step is a collective
    KF_ERR_NONFINITE error with a hint. */
 PETSC_EXTERN PetscErrorCode KfStepperRun(KfStepper *, Vec U, KfRecordFn, void *ctx);
+/* n = 1 or 2 steppers (each with its own state U[i]) advanced together: record sees all of them at each output
+   time of st[0] (compare mode). */
+PETSC_EXTERN PetscErrorCode KfStepperRunCoupled(PetscInt n, KfStepper st[], Vec U[], KfRecordFn, void *ctx);
 /* Collective: if !finite, a KF_ERR_NONFINITE error naming what, t, the step and what to try (the hint
    depends on whether the step is fixed or adaptive). finite must agree on every rank. */
 PETSC_EXTERN PetscErrorCode KfStepperCheckFinite(KfStepper *, PetscBool finite, PetscReal t, const char what[]);

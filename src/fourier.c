@@ -10,6 +10,7 @@
 struct _p_KfFourier {
   MPI_Comm   comm;
   PetscInt   dim, nk, kmax;
+  PetscInt   block; /* B of the phase factorisation k = B q + j */
   PetscReal  L;
   PetscInt  *k;     /* nk x dim */
   PetscReal *phase; /* one point's e^{2 pi i k x_c / L}, k = -kmax..kmax, per axis (interleaved re, im) */
@@ -32,6 +33,7 @@ PetscErrorCode KfFourierCreate(MPI_Comm comm, PetscInt dim, PetscReal L, PetscIn
   PetscCall(PetscMalloc1(PetscMax(1, nk * dim), &F->k));
   PetscCall(PetscArraycpy(F->k, k, nk * dim));
   PetscCall(PetscMalloc1(2 * dim * (2 * F->kmax + 1), &F->phase));
+  F->block = PetscMax(1, (PetscInt)PetscCeilReal(PetscSqrtReal((PetscReal)F->kmax)));
   PetscCall(PetscMalloc1(2 * KF_FP_WORDS * nk + 1, &F->acc));
   *out = F;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -56,24 +58,35 @@ PetscErrorCode KfFourierGetList(KfFourier F, PetscInt *nk, const PetscInt **k)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* cos and sin of 2 pi k x_c / L for one point, every axis c and |k| <= kmax, each from libm (no recurrence). */
+/*
+  cos and sin of 2 pi k x_c / L for one point, every axis c and |k| <= kmax. With k = B q + j (B about sqrt(kmax)),
+  e^{iku} = e^{iBqu} e^{iju}: 2 sqrt(kmax) libm calls instead of kmax, each factor from libm and one complex product,
+  so the error stays at a few ulp (the rounding of k u itself, |k u| eps, is as large). The result depends only on
+  the point and kmax: the same bits on every rank.
+*/
 static void PointPhases(KfFourier F, PetscInt ld, const PetscReal x[], PetscInt i)
 {
-  const PetscInt w = 2 * F->kmax + 1;
+  const PetscInt w = 2 * F->kmax + 1, B = F->block;
 
   for (PetscInt c = 0; c < F->dim; c++) {
     const PetscReal u = 2 * PETSC_PI * x[c * ld + i] / F->L;
     PetscReal      *ph = F->phase + 2 * (c * w + F->kmax);
 
-    ph[0] = 1;
-    ph[1] = 0;
-    for (PetscInt k = 1; k <= F->kmax; k++) {
-      const PetscReal cs = cos(k * u), sn = sin(k * u);
+    for (PetscInt j = 0; j < B && j <= F->kmax; j++) {
+      ph[2 * j]     = cos(j * u);
+      ph[2 * j + 1] = sin(j * u);
+    }
+    for (PetscInt q = B; q <= F->kmax; q += B) {
+      const PetscReal cq = cos(q * u), sq = sin(q * u);
 
-      ph[2 * k]      = cs;
-      ph[2 * k + 1]  = sn;
-      ph[-2 * k]     = cs;
-      ph[-2 * k + 1] = -sn;
+      for (PetscInt j = 0; j < B && q + j <= F->kmax; j++) {
+        ph[2 * (q + j)]     = cq * ph[2 * j] - sq * ph[2 * j + 1];
+        ph[2 * (q + j) + 1] = sq * ph[2 * j] + cq * ph[2 * j + 1];
+      }
+    }
+    for (PetscInt k = 1; k <= F->kmax; k++) {
+      ph[-2 * k]     = ph[2 * k];
+      ph[-2 * k + 1] = -ph[2 * k + 1];
     }
   }
 }

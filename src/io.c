@@ -18,17 +18,21 @@
 
 #define KF_IO_MAX_FIELDS 4
 
-struct _p_KfIO {
-  MPI_Comm         comm;
+/* One time series of distributed records (a grid field or particle rows) and what its XDMF needs. */
+typedef struct {
   KfSpectralLayout lay;
-  PetscReal        L;
-  hid_t            file, dxpl;
-  char             path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
-  char             field[PETSC_MAX_PATH_LEN]; /* dataset of the field time series, for the XDMF */
-  PetscInt         nrecords;
-  PetscInt         pdim; /* > 0: particle file, fields are (N, pdim) position arrays */
+  PetscInt         pdim;                     /* > 0: records are (N, pdim) particle positions */
+  char             field[PETSC_MAX_PATH_LEN]; /* its dataset */
+  PetscInt         nrecords, nalloc;
   PetscReal       *times;
-  PetscInt         ntimes_alloc;
+} Series;
+
+struct _p_KfIO {
+  MPI_Comm  comm;
+  PetscReal L;
+  hid_t     file, dxpl;
+  char      path[PETSC_MAX_PATH_LEN], part[PETSC_MAX_PATH_LEN + 8];
+  Series    series[2]; /* [0] the file's grid field or particles; [1] particles beside a grid (compare mode) */
 };
 
 PetscErrorCode KfIOVersion(char buf[], size_t len)
@@ -61,7 +65,7 @@ PetscErrorCode KfIOCreate(MPI_Comm comm, const char path[], const KfSpectralLayo
   KfCallHDF5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL)); /* our messages replace HDF5's error stack dumps */
   PetscCall(PetscNew(&io));
   io->comm = comm;
-  io->lay  = *lay;
+  io->series[0].lay = *lay;
   io->L    = L;
   PetscCall(PetscStrncpy(io->path, path, sizeof(io->path)));
   PetscCall(PetscSNPrintf(io->part, sizeof(io->part), "%s.part", path));
@@ -240,9 +244,9 @@ static void FieldChunk(const KfSpectralLayout *lay, hsize_t chunk[])
   for (PetscInt j = 1; j < lay->dim; j++) chunk[j + 1] = (hsize_t)lay->n[j];
 }
 
-PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], PetscReal t, const PetscScalar local[])
+static PetscErrorCode AppendRecord(KfIO io, Series *ser, const char name[], const char times[], PetscReal t, const PetscScalar local[])
 {
-  const KfSpectralLayout *lay  = &io->lay;
+  const KfSpectralLayout *lay  = &ser->lay;
   const int               rank = (int)lay->dim + 1;
   hsize_t                 dims[KF_MAX_DIM + 1], chunk[KF_MAX_DIM + 1], start[KF_MAX_DIM + 1], count[KF_MAX_DIM + 1];
   hid_t                   dset, fspace, mspace;
@@ -251,7 +255,7 @@ PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], P
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
   dims[0] = 0;
-  start[0] = (hsize_t)io->nrecords;
+  start[0] = (hsize_t)ser->nrecords;
   count[0] = 1;
   for (PetscInt j = 0; j < lay->dim; j++) {
     dims[j + 1]  = (hsize_t)lay->n[j];
@@ -260,7 +264,7 @@ PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], P
   }
   FieldChunk(lay, chunk);
   PetscCall(OpenExtensible(io, name, rank, dims, chunk, &dset));
-  PetscCall(SelectRecord(dset, rank, io->nrecords, dims, start, count, (PetscBool)(lay->nlocal == 0), &fspace, &mspace));
+  PetscCall(SelectRecord(dset, rank, ser->nrecords, dims, start, count, (PetscBool)(lay->nlocal == 0), &fspace, &mspace));
   KfCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, io->dxpl, local));
   KfCallHDF5(H5Sclose(mspace));
   KfCallHDF5(H5Sclose(fspace));
@@ -275,12 +279,29 @@ PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], P
     tname[0] = slash + 1;
     PetscCall(KfIOAppendSeries(io, group, 1, tname, &t));
   }
-  if (io->nrecords >= io->ntimes_alloc) {
-    io->ntimes_alloc = PetscMax(64, 2 * io->ntimes_alloc);
-    PetscCall(PetscRealloc(sizeof(PetscReal) * io->ntimes_alloc, &io->times));
+  if (ser->nrecords >= ser->nalloc) {
+    ser->nalloc = PetscMax(64, 2 * ser->nalloc);
+    PetscCall(PetscRealloc(sizeof(PetscReal) * ser->nalloc, &ser->times));
   }
-  io->times[io->nrecords++] = t;
-  PetscCall(PetscStrncpy(io->field, name, sizeof(io->field)));
+  ser->times[ser->nrecords++] = t;
+  PetscCall(PetscStrncpy(ser->field, name, sizeof(ser->field)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOAppendField(KfIO io, const char name[], const char times[], PetscReal t, const PetscScalar local[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(AppendRecord(io, &io->series[0], name, times, t, local));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOAppendParticles(KfIO io, const char name[], const char times[], PetscReal t, const PetscScalar local[])
+{
+  Series *ser = io->series[0].pdim ? &io->series[0] : &io->series[1];
+
+  PetscFunctionBeginUser;
+  PetscCheck(ser->pdim, io->comm, PETSC_ERR_ORDER, "KfIOAddParticles() must come first for a grid file");
+  PetscCall(AppendRecord(io, ser, name, times, t, local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -305,26 +326,35 @@ PetscErrorCode KfIOCreateParticles(MPI_Comm comm, const char path[], PetscInt64 
   PetscFunctionBeginUser;
   RowLayout(N, d, start, nlocal, &lay);
   PetscCall(KfIOCreate(comm, path, &lay, L, out));
-  (*out)->pdim = d;
+  (*out)->series[0].pdim = d;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOAddParticles(KfIO io, PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!io->series[0].pdim, io->comm, PETSC_ERR_ORDER, "a particle file has its particles already");
+  RowLayout(N, d, start, nlocal, &io->series[1].lay);
+  io->series[1].pdim = d;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Polyvertex points; a 1-D run is drawn on the x axis (y = 0 by an XDMF function item). */
-static PetscErrorCode WriteXdmfParticles(KfIO io, FILE *f, const char base[])
+static PetscErrorCode WriteXdmfParticles(const Series *ser, FILE *f, const char base[])
 {
-  const PetscInt N = io->lay.n[0], d = io->pdim;
+  const PetscInt N = ser->lay.n[0], d = ser->pdim;
 
   PetscFunctionBeginUser;
   fprintf(f, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"particles\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
-  for (PetscInt r = 0; r < io->nrecords; r++) {
+  for (PetscInt r = 0; r < ser->nrecords; r++) {
     char slab[512];
 
     PetscCall(PetscSNPrintf(slab, sizeof(slab),
                             "<DataItem ItemType=\"HyperSlab\" Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT "\" Type=\"HyperSlab\">"
                             "<DataItem Dimensions=\"3 3\" Format=\"XML\">%" PetscInt_FMT " 0 0 1 1 1 1 %" PetscInt_FMT " %" PetscInt_FMT "</DataItem>"
                             "<DataItem Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:%s</DataItem></DataItem>",
-                            N, d, r, N, d, io->nrecords, N, d, base, io->field));
-    fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)io->times[r]);
+                            N, d, r, N, d, ser->nrecords, N, d, base, ser->field));
+    fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)ser->times[r]);
     fprintf(f, "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"%" PetscInt_FMT "\" NodesPerElement=\"1\"/>\n", N);
     if (d == 1) fprintf(f, "    <Geometry GeometryType=\"XY\">\n     <DataItem ItemType=\"Function\" Function=\"JOIN($0, 0*$0)\" Dimensions=\"%" PetscInt_FMT " 2\">%s</DataItem>\n    </Geometry>\n", N, slab);
     else fprintf(f, "    <Geometry GeometryType=\"%s\">\n     %s\n    </Geometry>\n", d == 2 ? "XY" : "XYZ", slab);
@@ -335,9 +365,9 @@ static PetscErrorCode WriteXdmfParticles(KfIO io, FILE *f, const char base[])
 }
 
 /* XDMF 2 with one uniform grid per record, reading its slab of the field by hyperslab. */
-static PetscErrorCode WriteXdmf(KfIO io, const char xmf[])
+static PetscErrorCode WriteXdmf(KfIO io, const Series *ser, const char xmf[])
 {
-  const KfSpectralLayout *lay = &io->lay;
+  const KfSpectralLayout *lay = &ser->lay;
   const char             *base = strrchr(io->path, '/') ? strrchr(io->path, '/') + 1 : io->path;
   const PetscInt          d    = PetscMax(lay->dim, 2); /* a 1-D grid is shown as a 1 x n sheet */
   PetscInt                n[KF_MAX_DIM];
@@ -347,14 +377,14 @@ static PetscErrorCode WriteXdmf(KfIO io, const char xmf[])
   for (PetscInt j = 0; j < d; j++) n[j] = lay->dim == 1 ? (j ? lay->n[0] : 1) : lay->n[j];
   f = fopen(xmf, "w");
   PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", xmf);
-  if (io->pdim) {
-    PetscCall(WriteXdmfParticles(io, f, base));
+  if (ser->pdim) {
+    PetscCall(WriteXdmfParticles(ser, f, base));
     PetscCheck(fclose(f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish %s", xmf);
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   fprintf(f, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"rho\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
-  for (PetscInt r = 0; r < io->nrecords; r++) {
-    fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)io->times[r]);
+  for (PetscInt r = 0; r < ser->nrecords; r++) {
+    fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)ser->times[r]);
     fprintf(f, "    <Topology TopologyType=\"%dDCoRectMesh\" Dimensions=\"", (int)d);
     for (PetscInt j = 0; j < d; j++) fprintf(f, "%s%" PetscInt_FMT, j ? " " : "", n[j]);
     fprintf(f, "\"/>\n    <Geometry GeometryType=\"ORIGIN_DXDY%s\">\n", d == 3 ? "DZ" : "");
@@ -370,30 +400,32 @@ static PetscErrorCode WriteXdmf(KfIO io, const char xmf[])
     for (PetscInt j = 0; j <= lay->dim; j++) fprintf(f, " 1");
     fprintf(f, " 1");
     for (PetscInt j = 0; j < lay->dim; j++) fprintf(f, " %" PetscInt_FMT, lay->n[j]);
-    fprintf(f, "</DataItem>\n      <DataItem Dimensions=\"%" PetscInt_FMT, io->nrecords);
+    fprintf(f, "</DataItem>\n      <DataItem Dimensions=\"%" PetscInt_FMT, ser->nrecords);
     for (PetscInt j = 0; j < lay->dim; j++) fprintf(f, " %" PetscInt_FMT, lay->n[j]);
-    fprintf(f, "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:%s</DataItem>\n     </DataItem>\n    </Attribute>\n   </Grid>\n", base, io->field);
+    fprintf(f, "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:%s</DataItem>\n     </DataItem>\n    </Attribute>\n   </Grid>\n", base, ser->field);
   }
   fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
   PetscCheck(fclose(f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot finish %s", xmf);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode FinishXdmf(KfIO io)
+/* PATH.xmf for the first series; PATH-particles.xmf for particles beside a grid. */
+static PetscErrorCode FinishXdmf(KfIO io, const Series *ser, const char suffix[])
 {
-  PetscMPIInt rank;
-  char        xmf[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 24], *dot;
+  PetscMPIInt    rank;
+  char           xmf[PETSC_MAX_PATH_LEN + 32], tmp[PETSC_MAX_PATH_LEN + 40], *dot;
   PetscErrorCode ierr = 0;
 
   PetscFunctionBeginUser;
-  if (!io->nrecords) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!ser->nrecords) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscStrncpy(xmf, io->path, sizeof(xmf)));
   dot = strrchr(xmf, '.');
   if (dot && !strchr(dot, '/')) *dot = 0;
+  PetscCall(PetscStrlcat(xmf, suffix, sizeof(xmf)));
   PetscCall(PetscStrlcat(xmf, ".xmf", sizeof(xmf)));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.part", xmf));
   PetscCallMPI(MPI_Comm_rank(io->comm, &rank));
-  if (!rank) ierr = WriteXdmf(io, tmp);
+  if (!rank) ierr = WriteXdmf(io, ser, tmp);
   PetscCallMPI(MPI_Bcast(&ierr, 1, MPI_INT, 0, io->comm));
   PetscCheck(!ierr, io->comm, PETSC_ERR_FILE_WRITE, "cannot write the XDMF file %s", xmf);
   PetscCall(KfRenameFile(io->comm, tmp, xmf));
@@ -412,9 +444,11 @@ PetscErrorCode KfIOClose(KfIO *io, PetscBool complete)
   KfCallHDF5(H5Fclose((*io)->file));
   if (complete) {
     PetscCall(KfRenameFile((*io)->comm, (*io)->part, (*io)->path));
-    PetscCall(FinishXdmf(*io));
+    PetscCall(FinishXdmf(*io, &(*io)->series[0], ""));
+    PetscCall(FinishXdmf(*io, &(*io)->series[1], "-particles"));
   } else PetscCall(KfRemoveFile((*io)->comm, (*io)->part));
-  PetscCall(PetscFree((*io)->times));
+  PetscCall(PetscFree((*io)->series[0].times));
+  PetscCall(PetscFree((*io)->series[1].times));
   PetscCall(PetscFree(*io));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -526,17 +560,27 @@ PetscErrorCode KfIORowCount(MPI_Comm comm, const char path[], const char dataset
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ReadArray(MPI_Comm, const char[], const char[], const KfSpectralLayout *, PetscScalar[], const char[], const char[]);
+
 PetscErrorCode KfIOReadRows(MPI_Comm comm, const char path[], const char dataset[], PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, PetscScalar local[], const char role[])
 {
   KfSpectralLayout lay;
 
   PetscFunctionBeginUser;
   RowLayout(N, d, start, nlocal, &lay);
-  PetscCall(KfIOReadGrid(comm, path, dataset, &lay, local, role));
+  PetscCall(ReadArray(comm, path, dataset, &lay, local, role, "N x d positions"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode KfIOReadGrid(MPI_Comm comm, const char path[], const char dataset[], const KfSpectralLayout *lay, PetscScalar local[], const char role[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(ReadArray(comm, path, dataset, lay, local, role, "grid"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* what: "grid" or "N x d positions", for the shape message. */
+static PetscErrorCode ReadArray(MPI_Comm comm, const char path[], const char dataset[], const KfSpectralLayout *lay, PetscScalar local[], const char role[], const char what[])
 {
   hid_t     file = -1, dset, type, space;
   hsize_t   dims[8];
@@ -576,7 +620,7 @@ PetscErrorCode KfIOReadGrid(MPI_Comm comm, const char path[], const char dataset
     PetscCall(DescribeShape((int)lay->dim, nd, want, sizeof(want)));
     PetscCall(DescribeShape(rank > 0 ? rank : 0, dims, got, sizeof(got)));
   }
-  PetscCheck(ok, comm, KF_ERR_INPUT, "-%s file:%s:%s: shape %s does not match the grid %s (or records x grid)", role, path, dataset, got, want);
+  PetscCheck(ok, comm, KF_ERR_INPUT, "-%s file:%s:%s: shape %s does not match the %s %s (or records x %s)", role, path, dataset, got, what, want, what);
   PetscCall(ReadSlab(dset, rank, lay, local));
   KfCallHDF5(H5Dclose(dset));
   KfCallHDF5(H5Fclose(file));

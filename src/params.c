@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const KfModes[]    = {"pde", "particles", "KfMode", "KF_MODE_", NULL};
+const char *const KfModes[]    = {"pde", "particles", "compare", "KfMode", "KF_MODE_", NULL};
 const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive", "KfPlanner", "KF_PLANNER_", NULL};
 
 static PetscErrorCode DescribeRange(PetscReal lo, PetscReal hi, PetscBool lo_open, char buf[], size_t len)
@@ -202,7 +202,7 @@ PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
   PetscCall(PetscStrncpy(p->target, "uniform", sizeof(p->target)));
   PetscCall(PetscStrncpy(p->output, "kmdflow.h5", sizeof(p->output)));
   PetscOptionsBegin(comm, NULL, "kmdflow: gradient flows of kernel mean discrepancies", "kmdflow");
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-mode", "Run mode: pde (densities on a grid) or particles (ring-passing N-particle system)", KfModes, KF_MODE_PDE, &mode));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-mode", "Run mode: pde (densities on a grid), particles (ring-passing N-particle system) or compare (both from the same rho_0 and nu, with distances between them)", KfModes, KF_MODE_PDE, &mode));
   PetscCall(KfOptionsInt(PetscOptionsObject, "-dim", "Dimension d of the torus", 2, 1, 3, &p->dim, NULL));
   PetscCall(ReadGrid(PetscOptionsObject, p));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-s", "Sobolev order s of the energy (1/2)||mu-nu||^2_{H^-s}", 1.0, 0.0, 64.0, PETSC_TRUE, &p->s, NULL));
@@ -253,7 +253,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */

@@ -155,7 +155,7 @@ static PetscErrorCode InitPositions(KfParticles P)
   PetscCall(VecCreateMPI(P->comm, P->nlocal * P->dim, (PetscInt)(P->N * P->dim), &P->X));
   PetscCall(VecGetArray(P->X, &x));
   PetscCall(PetscStrbeginswith(P->p->init, "file:", &isfile));
-  if (isfile) {
+  if (isfile && P->p->mode != KF_MODE_COMPARE) { /* compare mode: a density on a grid, shared with the PDE */
     char        path[PETSC_MAX_PATH_LEN];
     const char *dset;
 

@@ -1,6 +1,7 @@
-/* run.c - PDE mode driver: setup, output-time loop over TSSolve, monitor lines, summary */
+/* run.c - the drivers of the PDE, particle and compare modes: setup, output-time loop over TSSolve, monitor lines, summary */
 #include <math.h>
 #include <petscts.h>
+#include "kf_compare.h"
 #include "kf_density.h"
 #include "kf_io.h"
 #include "kf_particles.h"
@@ -50,10 +51,35 @@ static PetscErrorCode SetupFields(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The max norm (an exact reduction) makes adaptive step sizes independent of the rank count; set before any TS
+   reads its options (also for -help, so that it shows the value used). */
+static PetscErrorCode DefaultMaxNorm(void)
+{
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_wnormtype", &set));
+  if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ts_adapt_wnormtype", "infinity"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -init_* and -target_* parameters of every registry density, for -help. */
+static PetscErrorCode DensityHelp(MPI_Comm comm, const KfParams *p)
+{
+  KfSpectral sp;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfSpectralCreate(comm, p->dim, p->n, KF_PLANNER_ESTIMATE, NULL, 1, &sp));
+  PetscCall(KfDensityHelp(sp, p, "init"));
+  PetscCall(KfDensityHelp(sp, p, "target"));
+  PetscCall(KfSpectralDestroy(&sp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SetupTS(RunCtx *r)
 {
   PetscFunctionBeginUser;
-  PetscCall(KfStepperCreate(r->comm, KfPdeRHSFunction, r->pde, r->p->output_dt, &r->st));
+  PetscCall(KfStepperCreate(r->comm, NULL, KfPdeRHSFunction, r->pde, r->p->output_dt, &r->st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -252,12 +278,9 @@ PetscErrorCode KfRunPdeHelp(MPI_Comm comm, const KfParams *p)
   PetscCall(PetscMemzero(&r, sizeof(r)));
   r.comm = comm;
   r.p    = p;
-  PetscCall(KfSpectralCreate(comm, p->dim, p->n, KF_PLANNER_ESTIMATE, NULL, 1, &r.sp));
-  PetscCall(KfDensityHelp(r.sp, p, "init"));
-  PetscCall(KfDensityHelp(r.sp, p, "target"));
+  PetscCall(DensityHelp(comm, p));
   PetscCall(SetupTS(&r)); /* the same defaults as a run, so -help shows them */
   PetscCall(TSDestroy(&r.st.ts));
-  PetscCall(KfSpectralDestroy(&r.sp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -277,13 +300,22 @@ typedef struct {
 
 static const char *const KfParticleDiagNames[] = {"time", "energy", "energy_off", "mean_v2", "centroid_1", "centroid_2", "centroid_3"};
 
+static PetscErrorCode AppendParticleDiag(KfIO io, const char group[], PetscInt dim, const KfParticleDiag *dg)
+{
+  PetscReal v[4 + KF_MAX_DIM] = {dg->time, dg->energy, dg->energy_off, dg->mean_v2};
+
+  PetscFunctionBeginUser;
+  for (PetscInt c = 0; c < dim; c++) v[4 + c] = dg->centroid[c];
+  PetscCall(KfIOAppendSeries(io, group, 4 + dim, KfParticleDiagNames, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode PRecord(void *ctx, PetscReal t)
 {
   PRunCtx  *r = (PRunCtx *)ctx;
   Vec       X;
   KfParticleDiag dg;
   PetscInt  step;
-  PetscReal v[7];
 
   PetscFunctionBeginUser;
   PetscCall(KfParticlesGetState(r->P, &X));
@@ -295,14 +327,9 @@ static PetscErrorCode PRecord(void *ctx, PetscReal t)
   r->nout++;
   if (!r->p->quiet) PetscCall(PetscPrintf(r->comm, "%4" PetscInt_FMT " t = %-10.6g step %6" PetscInt_FMT "  E = %.12e  mean|V|^2 = %.6e\n", r->nout - 1, (double)t, step, (double)dg.energy, (double)dg.mean_v2));
   if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
-  v[0] = dg.time;
-  v[1] = dg.energy;
-  v[2] = dg.energy_off;
-  v[3] = dg.mean_v2;
-  for (PetscInt c = 0; c < r->p->dim; c++) v[4 + c] = dg.centroid[c];
-  PetscCall(KfIOAppendSeries(r->io, "/diagnostics", 4 + r->p->dim, KfParticleDiagNames, v));
+  PetscCall(AppendParticleDiag(r->io, "/diagnostics", r->p->dim, &dg));
   PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
-  PetscCall(KfIOAppendField(r->io, "/particles/x", "/particles/time", t, r->rows));
+  PetscCall(KfIOAppendParticles(r->io, "/particles/x", "/particles/time", t, r->rows));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -336,13 +363,8 @@ static PetscErrorCode PRunBody(PRunCtx *r)
 
   PetscFunctionBeginUser;
   PetscCall(KfParticlesCreate(r->comm, r->p, &r->P));
-  { /* the max norm (an exact reduction) makes adaptive step sizes independent of the rank count too */
-    PetscBool set;
-
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_wnormtype", &set));
-    if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ts_adapt_wnormtype", "infinity"));
-  }
-  PetscCall(KfStepperCreate(r->comm, KfParticlesRHSFunction, r->P, r->p->output_dt, &r->st));
+  PetscCall(DefaultMaxNorm());
+  PetscCall(KfStepperCreate(r->comm, NULL, KfParticlesRHSFunction, r->P, r->p->output_dt, &r->st));
   PetscCall(KfCheckUnusedOptions(r->comm, r->p->strict));
   PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
   PetscCall(PetscMalloc1(PetscMax(1, nl * r->p->dim), &r->rows));
@@ -389,7 +411,214 @@ PetscErrorCode KfRunParticlesHelp(MPI_Comm comm, const KfParams *p)
 
   PetscFunctionBeginUser;
   PetscCall(KfParticlesHelp(comm, p));
-  PetscCall(KfStepperCreate(comm, KfParticlesRHSFunction, NULL, p->output_dt, &st));
+  PetscCall(DensityHelp(comm, p));
+  PetscCall(DefaultMaxNorm());
+  PetscCall(KfStepperCreate(comm, NULL, KfParticlesRHSFunction, NULL, p->output_dt, &st));
+  PetscCall(KfStepperDestroy(&st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---- compare mode: PDE and particles from the same rho_0 and nu, distances at every output time ---- */
+
+typedef struct {
+  RunCtx         pde; /* grid, fields and PDE object of the PDE driver (its stepper unused) */
+  KfParticles    P;
+  KfCompare      C;
+  KfStepper      st[2]; /* PDE, particles */
+  KfIO           io;
+  PetscReal     *rows;
+  PetscInt       nout;
+  KfPdeDiag      pd[2];  /* first, last */
+  KfParticleDiag qd[2];
+  KfCompareDist  cd[2];
+} CRunCtx;
+
+static const char *const KfCompareNames[] = {"time", "hminus", "hminus_band", "hminus_tail", "hminus_iid", "energy_pde", "energy_particles", "energy_gap", "w1"};
+
+/* The particle kernel must be the PDE's: sobolev on the torus, with the target on the grid. */
+static PetscErrorCode CheckCompareOptions(MPI_Comm comm)
+{
+  char      val[64];
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-domain", val, sizeof(val), &set));
+  PetscCheck(!set || !strcmp(val, "torus"), comm, KF_ERR_INPUT, "-domain %s: compare mode runs on the torus (the PDE's domain)", val);
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-kernel", val, sizeof(val), &set));
+  PetscCheck(!set || !strcmp(val, "sobolev"), comm, KF_ERR_INPUT, "-kernel %s: compare mode uses the PDE's Sobolev kernel (-kernel sobolev)", val);
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-target_samples", &set));
+  PetscCheck(!set, comm, KF_ERR_INPUT, "-target_samples: compare mode takes the target as a density (-target NAME or file:PATH:DATASET) that both the PDE and the particles use");
+  PetscCall(DefaultMaxNorm());
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CRecord(void *ctx, PetscReal t)
+{
+  CRunCtx      *r = (CRunCtx *)ctx;
+  const PetscInt first = r->nout ? 1 : 0;
+  Vec           X;
+  PetscInt64    N;
+  PetscInt      nl, steps[2];
+  KfPdeDiag     pd;
+  KfParticleDiag qd;
+  KfCompareDist cd;
+  PetscReal     v[9];
+
+  PetscFunctionBeginUser;
+  PetscCall(KfParticlesGetState(r->P, &X));
+  PetscCall(KfParticlesGetLocal(r->P, &N, NULL, &nl));
+  PetscCall(KfPdeDiagnostics(r->pde.pde, t, r->pde.rho, &pd));
+  PetscCall(KfStepperCheckFinite(&r->st[0], (PetscBool)(isfinite(pd.energy) && isfinite(pd.rho_max)), t, "density"));
+  PetscCall(KfParticlesDiagnostics(r->P, t, X, &qd));
+  PetscCall(KfStepperCheckFinite(&r->st[1], (PetscBool)(isfinite(qd.energy) && isfinite(qd.centroid[0])), t, "particle positions"));
+  PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
+  PetscCall(KfCompareDistances(r->C, r->pde.rho, nl, r->rows, qd.energy, &cd));
+  for (PetscInt i = 0; i < 2; i++) PetscCall(TSGetStepNumber(r->st[i].ts, &steps[i]));
+  r->pd[first] = pd;
+  r->qd[first] = qd;
+  r->cd[first] = cd;
+  if (!first) {
+    r->pd[1] = pd;
+    r->qd[1] = qd;
+    r->cd[1] = cd;
+  }
+  r->nout++;
+  if (!r->pde.p->quiet) {
+    PetscCall(PetscPrintf(r->pde.comm, "%4" PetscInt_FMT " t = %-10.6g steps %5" PetscInt_FMT "/%-5" PetscInt_FMT " E_pde = %.10e  E_part = %.10e  H^-s' = %.6e", r->nout - 1, (double)t, steps[0], steps[1], (double)pd.energy, (double)qd.energy, (double)cd.hminus));
+    if (r->pde.p->dim == 1) PetscCall(PetscPrintf(r->pde.comm, "  W1 = %.6e", (double)cd.w1));
+    PetscCall(PetscPrintf(r->pde.comm, "\n"));
+  }
+  if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
+  {
+    PetscReal         dv[KF_PDE_NDIAG] = {pd.time, pd.energy, pd.mass, pd.rho_min, pd.rho_max, pd.dissipation};
+    const PetscScalar *a;
+
+    PetscCall(KfIOAppendSeries(r->io, "/diagnostics", KF_PDE_NDIAG, KfPdeDiagNames, dv));
+    PetscCall(AppendParticleDiag(r->io, "/particles/diagnostics", r->pde.p->dim, &qd));
+    v[0] = t; v[1] = cd.hminus; v[2] = cd.hminus_band; v[3] = cd.hminus_tail; v[4] = cd.hminus_iid;
+    v[5] = pd.energy; v[6] = qd.energy; v[7] = qd.energy - pd.energy; v[8] = cd.w1;
+    PetscCall(KfIOAppendSeries(r->io, "/compare", r->pde.p->dim == 1 ? 9 : 8, KfCompareNames, v));
+    PetscCall(VecGetArrayRead(r->pde.rho, &a));
+    PetscCall(KfIOAppendField(r->io, "/pde/rho", "/pde/time", t, a));
+    PetscCall(VecRestoreArrayRead(r->pde.rho, &a));
+    PetscCall(KfIOAppendParticles(r->io, "/particles/x", "/particles/time", t, r->rows));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CSummary(CRunCtx *r, PetscLogDouble t_start)
+{
+  const KfParams *p = r->pde.p;
+  MPI_Comm        comm = r->pde.comm;
+  PetscMPIInt     size;
+  PetscInt        steps[2];
+  PetscInt64      N;
+  PetscLogDouble  now;
+  PetscReal       s;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  for (PetscInt i = 0; i < 2; i++) PetscCall(TSGetStepNumber(r->st[i].ts, &steps[i]));
+  PetscCall(KfParticlesGetLocal(r->P, &N, NULL, NULL));
+  PetscCall(KfCompareGetOrder(r->C, &s));
+  PetscCall(PetscTime(&now));
+  PetscCall(PetscPrintf(comm, "\n== kmdflow summary (compare) ==\n"));
+  PetscCall(PetscPrintf(comm, "  PDE grid           %" PetscInt_FMT "^%" PetscInt_FMT ", particles N = %" PetscInt64_FMT " (d = %" PetscInt_FMT ", L = %s, s = %s) on %d rank%s\n", p->n[0], p->dim, N, p->dim, KF_NUM(p->L), KF_NUM(p->s), size, size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(comm, "  time steps         PDE %" PetscInt_FMT ", particles %" PetscInt_FMT " to t = %s, %" PetscInt_FMT " outputs, %.2f s wall\n", steps[0], steps[1], KF_NUM(r->pd[1].time), r->nout, now - t_start));
+  PetscCall(PetscPrintf(comm, "  energy PDE         E(0) = %.10e  E(T) = %.10e\n", (double)r->pd[0].energy, (double)r->pd[1].energy));
+  PetscCall(PetscPrintf(comm, "  energy particles   E(0) = %.10e  E(T) = %.10e\n", (double)r->qd[0].energy, (double)r->qd[1].energy));
+  PetscCall(PetscPrintf(comm, "  H^-%s distance     t = 0: %.6e (i.i.d. expectation %.6e), t = T: %.6e\n", KF_NUM(s), (double)r->cd[0].hminus, (double)r->cd[0].hminus_iid, (double)r->cd[1].hminus));
+  if (p->dim == 1) PetscCall(PetscPrintf(comm, "  circle W1          t = 0: %.6e, t = T: %.6e (1/(4N) L = %.3e)\n", (double)r->cd[0].w1, (double)r->cd[1].w1, (double)(p->L / (4.0 * (PetscReal)N))));
+  if (r->io) PetscCall(PetscPrintf(comm, "  output             %s (+ XDMF)\n", p->output));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CSetupOutput(CRunCtx *r)
+{
+  const KfSpectralLayout *lay;
+  PetscInt64              N, start;
+  PetscInt                nl;
+  PetscBool               nooutput;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
+  PetscCall(PetscMalloc1(PetscMax(1, nl * r->pde.p->dim), &r->rows));
+  PetscCall(PetscStrcasecmp(r->pde.p->output, "none", &nooutput));
+  if (nooutput || !r->pde.p->output[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KfSpectralGetLayout(r->pde.sp, &lay));
+  PetscCall(KfIOCreate(r->pde.comm, r->pde.p->output, lay, r->pde.p->L, &r->io));
+  PetscCall(KfIOAddParticles(r->io, N, r->pde.p->dim, start, nl));
+  r->pde.io = r->io;
+  PetscCall(WriteProvenance(&r->pde));
+  r->pde.io = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CRunBody(CRunCtx *r)
+{
+  const KfParams *p = r->pde.p;
+  PetscInt64      N;
+  char            desc[512];
+  Vec             U[2];
+
+  PetscFunctionBeginUser;
+  PetscCall(CheckCompareOptions(r->pde.comm));
+  PetscCall(SetupFields(&r->pde));
+  PetscCall(KfParticlesCreate(r->pde.comm, p, &r->P));
+  PetscCall(KfParticlesGetLocal(r->P, &N, NULL, NULL));
+  PetscCall(KfCompareCreate(r->pde.comm, p, r->pde.sp, r->pde.nu, N, &r->C));
+  PetscCall(KfStepperCreate(r->pde.comm, NULL, KfPdeRHSFunction, r->pde.pde, p->output_dt, &r->st[0]));
+  PetscCall(KfStepperCreate(r->pde.comm, "particles_", KfParticlesRHSFunction, r->P, p->output_dt, &r->st[1]));
+  PetscCheck(r->st[1].tfinal == r->st[0].tfinal, r->pde.comm, KF_ERR_INPUT, "-particles_ts_max_time %s: both steppers run to -ts_max_time %s in compare mode", KF_NUM(r->st[1].tfinal), KF_NUM(r->st[0].tfinal));
+  PetscCall(KfCheckUnusedOptions(r->pde.comm, p->strict));
+  PetscCall(CSetupOutput(r));
+  PetscCall(KfParamsView(p, r->pde.comm));
+  PetscCall(KfParticlesDescribe(r->P, desc, sizeof(desc)));
+  PetscCall(PetscPrintf(r->pde.comm, "kmdflow particles: %s\n", desc));
+  PetscCall(KfCompareDescribe(r->C, desc, sizeof(desc)));
+  PetscCall(PetscPrintf(r->pde.comm, "kmdflow compare: %s\n", desc));
+  U[0] = r->pde.rho;
+  PetscCall(KfParticlesGetState(r->P, &U[1]));
+  PetscCall(KfStepperRunCoupled(2, r->st, U, CRecord, r));
+  PetscCall(CSummary(r, r->pde.t_start));
+  PetscCall(KfIOClose(&r->io, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfRunCompare(MPI_Comm comm, const KfParams *p)
+{
+  CRunCtx        r;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&r, sizeof(r)));
+  r.pde.comm = comm;
+  r.pde.p    = p;
+  PetscCall(PetscTime(&r.pde.t_start));
+  ierr = CRunBody(&r);
+  if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  for (PetscInt i = 0; i < 2; i++) PetscCall(KfStepperDestroy(&r.st[i]));
+  PetscCall(KfCompareDestroy(&r.C));
+  PetscCall(KfParticlesDestroy(&r.P));
+  PetscCall(PetscFree(r.rows));
+  PetscCall(KfPdeDestroy(&r.pde.pde));
+  PetscCall(VecDestroy(&r.pde.rho));
+  PetscCall(VecDestroy(&r.pde.rho0));
+  PetscCall(VecDestroy(&r.pde.nu));
+  PetscCall(KfSpectralDestroy(&r.pde.sp));
+  PetscFunctionReturn(ierr);
+}
+
+PetscErrorCode KfRunCompareHelp(MPI_Comm comm, const KfParams *p)
+{
+  KfStepper st;
+
+  PetscFunctionBeginUser;
+  PetscCall(DefaultMaxNorm());
+  PetscCall(KfRunPdeHelp(comm, p));
+  PetscCall(KfParticlesHelp(comm, p));
+  PetscCall(KfCompareHelp(comm, p));
+  PetscCall(KfStepperCreate(comm, "particles_", KfParticlesRHSFunction, NULL, p->output_dt, &st));
   PetscCall(KfStepperDestroy(&st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -24,7 +24,7 @@ static PetscErrorCode CheckAdaptivity(TS ts, MPI_Comm comm)
 }
 
 /* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
-PetscErrorCode KfStepperCreate(MPI_Comm comm, TSRHSFunction rhs, void *ctx, PetscReal output_dt, KfStepper *st)
+PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction rhs, void *ctx, PetscReal output_dt, KfStepper *st)
 {
   PetscInt  maxsteps;
   PetscBool set;
@@ -44,6 +44,10 @@ PetscErrorCode KfStepperCreate(MPI_Comm comm, TSRHSFunction rhs, void *ctx, Pets
   PetscCall(TSSetTolerances(st->ts, 1e-8, NULL, 1e-8, NULL));
   PetscCall(TSSetErrorIfStepFails(st->ts, PETSC_FALSE)); /* a failed step is reported by TimeLoop, collectively */
   PetscCall(TSSetFromOptions(st->ts));
+  if (prefix) { /* -ts_* set the common values above, -PREFIXts_* override them for this stepper */
+    PetscCall(TSSetOptionsPrefix(st->ts, prefix));
+    PetscCall(TSSetFromOptions(st->ts));
+  }
   PetscCall(CheckAdaptivity(st->ts, comm));
   PetscCall(TSGetMaxTime(st->ts, &st->tfinal));
   PetscCall(TSGetMaxSteps(st->ts, &maxsteps));
@@ -101,48 +105,97 @@ static PetscErrorCode AdvanceFixed(KfStepper *st, Vec U, PetscReal t0, PetscReal
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Output times are k * dt_out computed by multiplication, so they do not drift. */
-PetscErrorCode KfStepperRun(KfStepper *st, Vec U, KfRecordFn record, void *ctx)
+/* How one stepper advances: read once before the loop (the loop itself changes the TS step and limits). */
+typedef struct {
+  PetscBool fixed;
+  PetscReal dt0;
+  PetscInt  usermax;
+} StepPlan;
+
+static PetscErrorCode GetPlan(KfStepper *st, StepPlan *plan)
 {
-  TSConvergedReason reason;
-  TSAdapt           adapt;
-  PetscBool         fixed;
-  PetscReal         dt0, t = 0;
-  PetscInt          usermax, step;
+  TSAdapt adapt;
 
   PetscFunctionBeginUser;
   PetscCall(TSGetAdapt(st->ts, &adapt));
-  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
-  PetscCall(TSGetTimeStep(st->ts, &dt0));
-  PetscCall(TSGetMaxSteps(st->ts, &usermax));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &plan->fixed));
+  PetscCall(TSGetTimeStep(st->ts, &plan->dt0));
+  PetscCall(TSGetMaxSteps(st->ts, &plan->usermax));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One output interval: from t to next; *t becomes the time reached (next itself, not its round-off image). */
+static PetscErrorCode AdvanceTo(KfStepper *st, const StepPlan *plan, Vec U, PetscReal next, PetscReal *t)
+{
+  TSConvergedReason reason;
+
+  PetscFunctionBeginUser;
+  if (plan->fixed) PetscCall(AdvanceFixed(st, U, *t, next, plan->dt0, plan->usermax));
+  else {
+    PetscCall(TSSetMaxTime(st->ts, next));
+    PetscCall(TSSolve(st->ts, U));
+  }
+  PetscCall(TSGetConvergedReason(st->ts, &reason));
+  PetscCall(TSGetTime(st->ts, t));
+  if (reason < 0) {
+    char hint[160];
+
+    PetscCall(StepperHint(st, hint, sizeof(hint)));
+    SETERRQ(st->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %s (%s): %s", KF_NUM(*t), TSConvergedReasons[reason], hint);
+  }
+  if (PetscAbsReal(*t - next) <= 1e-9 * PetscMax(plan->dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
+    *t = next;
+    PetscCall(TSSetTime(st->ts, *t));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfStepperRun(KfStepper *st, Vec U, KfRecordFn record, void *ctx)
+{
+  PetscFunctionBeginUser;
+  PetscCall(KfStepperRunCoupled(1, st, &U, record, ctx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Output times are k * dt_out (of st[0]) computed by multiplication, so they do not drift. Every stepper
+  reaches each output time before record is called; if -ts_max_steps stops one of several steppers short of
+  it, the states belong to different times and the run stops without recording them.
+*/
+PetscErrorCode KfStepperRunCoupled(PetscInt n, KfStepper st[], Vec U[], KfRecordFn record, void *ctx)
+{
+  StepPlan  plan[2];
+  PetscReal t[2] = {0, 0};
+  PetscBool anyzero = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCheck(n >= 1 && n <= 2, st[0].comm, PETSC_ERR_ARG_OUTOFRANGE, "1 or 2 coupled steppers");
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(GetPlan(&st[i], &plan[i]));
+    if (plan[i].usermax == 0) anyzero = PETSC_TRUE;
+  }
   PetscCall(record(ctx, 0.0));
-  if (usermax == 0 && st->tfinal > 0) PetscCall(PetscPrintf(st->comm, "stopped at t = 0: -ts_max_steps 0\n"));
-  for (PetscInt k = 1; st->tfinal > 0 && usermax > 0; k++) {
-    PetscReal next = k * st->dt_out;
-    PetscBool last = (PetscBool)(next >= st->tfinal * (1 - 1e-12));
+  if (anyzero && st[0].tfinal > 0) PetscCall(PetscPrintf(st[0].comm, "stopped at t = 0: -ts_max_steps 0\n"));
+  for (PetscInt k = 1; st[0].tfinal > 0 && !anyzero; k++) {
+    PetscReal next = k * st[0].dt_out;
+    PetscBool last = (PetscBool)(next >= st[0].tfinal * (1 - 1e-12)), stop = PETSC_FALSE, apart = PETSC_FALSE;
+    PetscInt  istop = 0;
 
-    if (last) next = st->tfinal;
-    if (fixed) PetscCall(AdvanceFixed(st, U, t, next, dt0, usermax));
-    else {
-      PetscCall(TSSetMaxTime(st->ts, next));
-      PetscCall(TSSolve(st->ts, U));
-    }
-    PetscCall(TSGetConvergedReason(st->ts, &reason));
-    PetscCall(TSGetTime(st->ts, &t));
-    PetscCall(TSGetStepNumber(st->ts, &step));
-    if (reason < 0) {
-      char hint[160];
+    if (last) next = st[0].tfinal;
+    for (PetscInt i = 0; i < n; i++) {
+      PetscInt step;
 
-      PetscCall(StepperHint(st, hint, sizeof(hint)));
-      SETERRQ(st->comm, KF_ERR_NONFINITE, "the time stepper failed at t = %s (%s): %s", KF_NUM(t), TSConvergedReasons[reason], hint);
+      PetscCall(AdvanceTo(&st[i], &plan[i], U[i], next, &t[i]));
+      PetscCall(TSGetStepNumber(st[i].ts, &step));
+      if (step >= plan[i].usermax && t[i] < st[0].tfinal && !stop) {
+        stop  = PETSC_TRUE;
+        istop = i;
+      }
+      if (t[i] != t[0]) apart = PETSC_TRUE;
     }
-    if (PetscAbsReal(t - next) <= 1e-9 * PetscMax(dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
-      t = next; /* the output time itself, not its round-off image */
-      PetscCall(TSSetTime(st->ts, t));
-    }
-    PetscCall(record(ctx, t));
-    if (step >= usermax && t < st->tfinal) {
-      PetscCall(PetscPrintf(st->comm, "stopped at t = %s: -ts_max_steps %" PetscInt_FMT " reached before -ts_max_time %s\n", KF_NUM(t), usermax, KF_NUM(st->tfinal)));
+    if (!apart) PetscCall(record(ctx, t[0]));
+    if (stop) {
+      PetscCall(PetscPrintf(st[0].comm, "stopped at t = %s: -ts_max_steps %" PetscInt_FMT " reached before -ts_max_time %s%s\n", KF_NUM(t[istop]), plan[istop].usermax, KF_NUM(st[0].tfinal), apart ? " (the coupled states are at different times: not recorded)" : ""));
       break;
     }
     if (last) break;

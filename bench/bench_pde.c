@@ -118,6 +118,9 @@ static PetscErrorCode FillParams(const BenchOptions *o, PetscInt d, KfParams *p)
   p->planner      = o->planner;
   p->fftw_threads = o->threads;
   p->npoints      = 1;
+  p->flow         = KF_FLOW_WASSERSTEIN;
+  p->beta         = 1.0;
+  p->kmd          = PETSC_TRUE;
   for (PetscInt j = 0; j < KF_MAX_DIM; j++) {
     p->n[j] = j < d ? o->n[d] : 1;
     p->npoints *= p->n[j];
@@ -203,7 +206,7 @@ static PetscErrorCode CaseSetup(BenchCase *c, MPI_Comm comm, const BenchOptions 
   PetscCall(VecSet(c->nu, 1.0));
   PetscCall(VecCopy(c->rho, c->u));
   PetscCall(KfSpectralAllocModes(c->sp, &c->modes));
-  PetscCall(KfPdeCreate(c->sp, &c->p, c->nu, &c->pde));
+  PetscCall(KfPdeCreate(c->sp, &c->p, c->nu, NULL, &c->pde));
   PetscCall(SetupTS(c));
   for (PetscInt q = 0; q < NQ; q++) PetscCall(PetscMalloc1(BENCH_MAX_ROUNDS, &c->samples[q]));
   PetscFunctionReturn(PETSC_SUCCESS);

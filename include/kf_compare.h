@@ -38,9 +38,10 @@ typedef struct {
 */
 PETSC_EXTERN PetscErrorCode KfCompareCreate(MPI_Comm, const KfParams *, KfSpectral, Vec nu, PetscInt64 N, KfCompare *);
 PETSC_EXTERN PetscErrorCode KfCompareDestroy(KfCompare *);
-/* x: this rank's nlocal particles as rows (nlocal x d, wrapped into [0, L)); rho: a Vec of sp's layout; energy_particles:
-   E_N with the self term (KfParticleDiag.energy) at the same positions. Collective. */
-PETSC_EXTERN PetscErrorCode KfCompareDistances(KfCompare, Vec rho, PetscInt nlocal, const PetscReal x[], PetscReal energy_particles, KfCompareDist *);
+/* x: this rank's nlocal particles as rows (nlocal x d, wrapped into [0, L)); w: their masses (NULL: 1/N each; the
+   diagonal tail is then K-sums times sum_i w_i^2); rho: a Vec of sp's layout; energy_particles: E_N = ||mu_N - nu||^2/2 with the self
+   term (KfParticleDiag.energy_kmd) at the same state. Collective. */
+PETSC_EXTERN PetscErrorCode KfCompareDistances(KfCompare, Vec rho, PetscInt nlocal, const PetscReal x[], const PetscReal w[], PetscReal energy_particles, KfCompareDist *);
 PETSC_EXTERN PetscErrorCode KfCompareDescribe(KfCompare, char[], size_t);
 PETSC_EXTERN PetscErrorCode KfCompareGetOrder(KfCompare, PetscReal *s);
 /* Registers -compare_s so that -help lists it. */

@@ -24,6 +24,8 @@ PETSC_EXTERN PetscErrorCode KfFourierGetList(KfFourier, PetscInt *nk, const Pets
   the order, so S has the same bits on any number of ranks. At most 2^34 points in all. Collective.
 */
 PETSC_EXTERN PetscErrorCode KfFourierStructure(KfFourier, PetscInt n, PetscInt ld, const PetscReal x[], PetscReal q, PetscReal S[]);
+/* The same with a charge per point, S_m = sum_j q_j e^{-2 pi i k_m.x_j/L}, |q_j| <= 1. */
+PETSC_EXTERN PetscErrorCode KfFourierStructureWeighted(KfFourier, PetscInt n, PetscInt ld, const PetscReal x[], const PetscReal q[], PetscReal S[]);
 
 /*
   For each local point i < n: pot[i] += sum_m 2 Re(a_m e^{i theta_im}) and

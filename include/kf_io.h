@@ -25,6 +25,8 @@ PETSC_EXTERN PetscErrorCode KfIOAppendSeries(KfIO, const char[], PetscInt, const
 PETSC_EXTERN PetscErrorCode KfIOAppendField(KfIO, const char[], const char[], PetscReal, const PetscScalar[]);
 /* Appends this rank's particle rows as a new record of DATASET (records, N, d) and t to TIMES. */
 PETSC_EXTERN PetscErrorCode KfIOAppendParticles(KfIO, const char[], const char[], PetscReal, const PetscScalar[]);
+/* One value per particle (e.g. weights) for the record KfIOAppendParticles wrote last: DATASET (records, N, 1). */
+PETSC_EXTERN PetscErrorCode KfIOAppendParticleValues(KfIO, const char[], const PetscScalar[]);
 /* complete: finish, mark, rename, write the XDMF; otherwise remove the partial file. */
 PETSC_EXTERN PetscErrorCode KfIOClose(KfIO *, PetscBool);
 

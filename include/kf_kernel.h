@@ -38,6 +38,9 @@ typedef struct _p_KfKernel *KfKernel;
   Errors: KF_ERR_INPUT for bad options.
 */
 PETSC_EXTERN PetscErrorCode KfKernelCreate(MPI_Comm, const KfParams *, KfKernel *);
+/* The gaussian kernel exp(-|r|^2/(2h^2)) (periodised on the torus, h <= L) without reading options: for
+   smoothing kernels such as the density estimates of the entropy. Not collective. */
+PETSC_EXTERN PetscErrorCode KfKernelCreateGaussian(PetscInt dim, KfDomain, PetscReal L, PetscReal h, KfKernel *);
 PETSC_EXTERN PetscErrorCode KfKernelDestroy(KfKernel *);
 /* One line, e.g. "sobolev s = 1 on the torus L = 6.28319 (Bernoulli closed form)". */
 PETSC_EXTERN PetscErrorCode KfKernelDescribe(KfKernel, char[], size_t);

@@ -15,7 +15,15 @@ typedef enum {
   KF_PLANNER_EXHAUSTIVE
 } KfPlanner;
 
+/* The geometry of the gradient flow (math spec A.4, D.1, F.1): transport, reaction, or both. */
+typedef enum {
+  KF_FLOW_WASSERSTEIN,
+  KF_FLOW_FISHER_RAO,
+  KF_FLOW_WFR
+} KfFlow;
+
 PETSC_EXTERN const char *const KfModes[];
+PETSC_EXTERN const char *const KfFlows[];
 PETSC_EXTERN const char *const KfPlanners[];
 
 #define KF_SPEC_LEN PETSC_MAX_PATH_LEN
@@ -37,9 +45,14 @@ typedef struct {
   char      wisdom[PETSC_MAX_PATH_LEN];
   PetscInt  fftw_threads;
   PetscBool quiet;   /* no per-output monitor lines */
+  KfFlow    flow;
+  PetscReal sigma;   /* weight of the entropy sigma KL(mu | pi) */
+  char      reference[KF_SPEC_LEN]; /* pi */
+  PetscBool kmd;     /* the energy contains (1/2)||mu - nu||^2_{H^-s} (-energy kmd, default) */
   PetscBool strict;  /* unused options are errors */
   /* derived */
   PetscInt64 npoints; /* total grid points */
+  PetscReal  alpha, beta; /* reaction (Fisher-Rao) and transport (Wasserstein) rates of -flow */
 } KfParams;
 
 PETSC_EXTERN PetscErrorCode KfParamsSetFromOptions(MPI_Comm, KfParams *);

@@ -10,7 +10,8 @@ typedef struct _p_KfParticles *KfParticles;
 
 /* Diagnostics at one time; all of them are sums in a fixed global order (bitwise rank-independent). */
 typedef struct {
-  PetscReal time, energy, energy_off, mean_v2, centroid[KF_MAX_DIM];
+  PetscReal time, energy, energy_off, mean_v2, dissipation, total_weight, ess, centroid[KF_MAX_DIM];
+  PetscReal energy_kmd; /* (1/2)||mu_N - nu||^2_{H^-s} with the self term where finite, whatever -energy and -sigma say */
 } KfParticleDiag;
 
 /*
@@ -21,10 +22,17 @@ PETSC_EXTERN PetscErrorCode KfParticlesCreate(MPI_Comm, const KfParams *, KfPart
 PETSC_EXTERN PetscErrorCode KfParticlesDestroy(KfParticles *);
 PETSC_EXTERN PetscErrorCode KfParticlesGetState(KfParticles, Vec *);
 PETSC_EXTERN PetscErrorCode KfParticlesGetLocal(KfParticles, PetscInt64 *N, PetscInt64 *start, PetscInt *nlocal);
-/* dX_i/dt = V_i = -(1/N) sum_j grad K(X_i - X_j) + (1/M) sum_m grad K(X_i - Y_m). */
+/*
+  The state is rows of x (Wasserstein), w (Fisher-Rao; positions fixed) or (x, w) (WFR). With V(x) = sum_j w_j K(x - X_j)
+  - (K * nu)(x) (w_j = 1/N without weights): dX_i/dt = -beta grad V(X_i), dw_i/dt = -alpha w_i (V(X_i) - sum_j w_j V(X_j)).
+*/
 PETSC_EXTERN PetscErrorCode KfParticlesRHSFunction(TS, PetscReal, Vec, Vec, void *);
 PETSC_EXTERN PetscErrorCode KfParticlesDiagnostics(KfParticles, PetscReal t, Vec X, KfParticleDiag *);
-/* Positions as written to the output: wrapped into [0, L) on the torus. */
+/* Positions as written to the output: wrapped into [0, L) on the torus (rows nlocal x d). */
 PETSC_EXTERN PetscErrorCode KfParticlesOutputPositions(KfParticles, Vec X, PetscReal out[]);
+/* The weights w_i (1/N without -flow fisher_rao|wfr). */
+PETSC_EXTERN PetscErrorCode KfParticlesOutputWeights(KfParticles, Vec X, PetscReal out[]);
+/* Whether the particles carry weights (-flow fisher_rao or wfr). */
+PETSC_EXTERN PetscBool KfParticlesWeighted(KfParticles);
 PETSC_EXTERN PetscErrorCode KfParticlesDescribe(KfParticles, char[], size_t);
 PETSC_EXTERN PetscErrorCode KfParticlesHelp(MPI_Comm, const KfParams *);

@@ -1,4 +1,4 @@
-/* kf_pde.h - the Wasserstein gradient flow of the Sobolev energy on the torus, pseudo-spectral */
+/* kf_pde.h - Wasserstein, Fisher-Rao and WFR gradient flows of the Sobolev energy (+ entropy) on the torus, pseudo-spectral */
 #pragma once
 #include <petscts.h>
 #include "kf_params.h"
@@ -14,10 +14,12 @@ typedef struct {
 PETSC_EXTERN const char *const KfPdeDiagNames[]; /* dataset names under /diagnostics, in KfPdeDiag order */
 #define KF_PDE_NDIAG 6
 
-/* nu: target density (mass 1), kept as its Fourier coefficients; the Vec is not referenced afterwards. */
-PETSC_EXTERN PetscErrorCode KfPdeCreate(KfSpectral, const KfParams *, Vec, KfPde *);
+/* nu: target density (mass 1), kept as its Fourier coefficients; pi: the entropy's reference density (> 0; only read
+   if p->sigma > 0, may be NULL otherwise). The Vecs are not referenced afterwards. The flow (-flow, alpha, beta),
+   sigma and the KMD switch come from p. */
+PETSC_EXTERN PetscErrorCode KfPdeCreate(KfSpectral, const KfParams *, Vec nu, Vec pi, KfPde *);
 PETSC_EXTERN PetscErrorCode KfPdeDestroy(KfPde *);
-/* TS right-hand side: F = div(rho grad u), u = K_s * (rho - nu); ctx is the KfPde. */
+/* TS right-hand side: F = beta div(rho grad V) - alpha rho (V - <V>_rho), V = [u] + sigma log(rho/pi), u = K_s * (rho - nu); ctx is the KfPde. */
 PETSC_EXTERN PetscErrorCode KfPdeRHSFunction(TS, PetscReal, Vec, Vec, void *);
 PETSC_EXTERN PetscErrorCode KfPdeDiagnostics(KfPde, PetscReal, Vec, KfPdeDiag *);
 /* Projects rho on the 2/3 band (no-op without -dealias). */

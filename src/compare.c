@@ -196,16 +196,22 @@ static PetscErrorCode GatherCoefficients(KfCompare C, Vec rho)
   the particle energy E_N = ||mu_N - nu||^2/2 (all frequencies, by the ring): rho - nu lives on the band, so
   ||mu_N - rho||^2 = 2 E_N - 2 sum_band lambda Re[(mu_N^ - nu^) conj(rho^ - nu^)] + sum_band lambda |rho^ - nu^|^2.
 */
-static PetscErrorCode Hminus(KfCompare C, PetscInt nlocal, const PetscReal x[], PetscReal energy_particles, KfCompareDist *dist)
+static PetscErrorCode Hminus(KfCompare C, PetscInt nlocal, const PetscReal x[], const PetscReal w[], PetscReal energy_particles, KfCompareDist *dist)
 {
   const PetscInt d = C->p->dim;
-  PetscReal     *xs, band = 0, rho2 = 0, cross = 0, pde = 0;
+  PetscReal     *xs, band = 0, rho2 = 0, cross = 0, pde = 0, w2 = 1.0 / (PetscReal)C->N;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(PetscMax(1, nlocal * d), &xs));
   for (PetscInt i = 0; i < nlocal; i++)
     for (PetscInt c = 0; c < d; c++) xs[c * nlocal + i] = x[i * d + c];
-  PetscCall(KfFourierStructure(C->F, nlocal, nlocal, xs, 1.0 / (PetscReal)C->N, C->S));
+  if (w) {
+    PetscReal loc = 0;
+
+    PetscCall(KfFourierStructureWeighted(C->F, nlocal, nlocal, xs, w, C->S));
+    for (PetscInt i = 0; i < nlocal; i++) loc += w[i] * w[i];
+    PetscCallMPI(MPI_Allreduce(&loc, &w2, 1, MPIU_REAL, MPI_SUM, C->comm));
+  } else PetscCall(KfFourierStructure(C->F, nlocal, nlocal, xs, 1.0 / (PetscReal)C->N, C->S));
   PetscCall(PetscFree(xs));
   for (PetscInt m = 0; m < C->nk; m++) {
     const KfComplex r = C->chat[C->idx[m]], mu = C->S[2 * m] + C->S[2 * m + 1] * I, nu = C->nuhat[m];
@@ -217,7 +223,7 @@ static PetscErrorCode Hminus(KfCompare C, PetscInt nlocal, const PetscReal x[], 
     pde += w * PetscSqr(cabs(r - nu));
   }
   dist->hminus_band = band;
-  dist->hminus_tail = (C->k0 - C->band_lambda) / (PetscReal)C->N;
+  dist->hminus_tail = (C->k0 - C->band_lambda) * w2; /* |mu_N^(k)|^2 by its diagonal part sum_i w_i^2 */
   dist->hminus_iid  = PetscSqrtReal(PetscMax(0, C->k0 - rho2) / (PetscReal)C->N);
   if (C->s == C->p->s) dist->hminus = PetscSqrtReal(PetscMax(0, 2 * energy_particles - 2 * cross + pde));
   else dist->hminus = PetscSqrtReal(band + dist->hminus_tail);
@@ -229,6 +235,7 @@ static PetscErrorCode Hminus(KfCompare C, PetscInt nlocal, const PetscReal x[], 
 /* A breakpoint of G = mu_N([0, x]) - F(x): position, CDF F and density of rho there, and whether a particle sits there. */
 typedef struct {
   PetscReal  x, F, rho;
+  PetscReal  w;  /* the particle's mass (0 for a grid node) */
   PetscInt64 id; /* particle id, or -1 for a grid node */
 } Node;
 
@@ -330,19 +337,18 @@ static PetscReal PieceRoot(const Piece *p, PetscReal g0)
   return 0.5 * (lo + hi);
 }
 
-/* The Lebesgue measure of {G > m} (above = PETSC_TRUE) or the integral of |G - m| over all pieces. */
-static PetscReal SweepPieces(PetscInt nn, const Node z[], PetscInt64 N, PetscReal m, PetscReal L, PetscBool measure)
+/* The Lebesgue measure of {G > m} (measure = PETSC_TRUE) or the integral of |G - m| over all pieces. */
+static PetscReal SweepPieces(PetscInt nn, const Node z[], PetscReal m, PetscReal L, PetscBool measure)
 {
-  PetscReal  acc = 0;
-  PetscInt64 count = 0;
+  PetscReal acc = 0, mass = 0;
 
   for (PetscInt a = 0; a + 1 < nn; a++) {
     Piece     pc;
     PetscReal g0, g1;
 
-    if (z[a].id >= 0) count++;
+    mass += z[a].w;
     if (z[a + 1].x <= z[a].x) continue;
-    pc = MakePiece(&z[a], &z[a + 1], (PetscReal)count / (PetscReal)N, m, L);
+    pc = MakePiece(&z[a], &z[a + 1], mass, m, L);
     g0 = PieceValue(&pc, 0);
     g1 = PieceValue(&pc, 1);
     if ((g0 > 0) == (g1 > 0)) acc += measure ? (g0 > 0 ? pc.h : 0) : pc.h * PetscAbsReal(PieceIntegral(&pc, 1));
@@ -356,17 +362,15 @@ static PetscReal SweepPieces(PetscInt nn, const Node z[], PetscInt64 N, PetscRea
   return acc;
 }
 
-/* The Lebesgue median of G by bisection on m: |{G > m}| = L/2. */
-static PetscReal MedianG(PetscInt nn, const Node z[], PetscInt64 N, PetscReal L)
+/* The Lebesgue median of G by bisection on m: |{G > m}| = L/2; G ranges between its values on both sides of the nodes. */
+static PetscReal MedianG(PetscInt nn, const Node z[], PetscReal L)
 {
-  PetscReal  lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL;
-  PetscInt64 count = 0;
+  PetscReal lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, mass = 0;
 
   for (PetscInt a = 0; a < nn; a++) {
-    lo = PetscMin(lo, (PetscReal)count / (PetscReal)N - z[a].F);
-    if (z[a].id >= 0) count++;
-    hi = PetscMax(hi, (PetscReal)count / (PetscReal)N - z[a].F);
-    lo = PetscMin(lo, (PetscReal)count / (PetscReal)N - z[a].F);
+    lo = PetscMin(lo, mass - z[a].F);
+    mass += z[a].w;
+    hi = PetscMax(hi, mass - z[a].F);
   }
   lo -= 1e-12;
   hi += 1e-12;
@@ -374,13 +378,13 @@ static PetscReal MedianG(PetscInt nn, const Node z[], PetscInt64 N, PetscReal L)
     const PetscReal mid = 0.5 * (lo + hi);
 
     if (mid <= lo || mid >= hi) break;
-    if (SweepPieces(nn, z, N, mid, L, PETSC_TRUE) > 0.5 * L) lo = mid;
+    if (SweepPieces(nn, z, mid, L, PETSC_TRUE) > 0.5 * L) lo = mid;
     else hi = mid;
   }
   return 0.5 * (lo + hi);
 }
 
-static PetscErrorCode CircleW1(KfCompare C, PetscInt nlocal, const PetscReal x[], PetscReal *w1)
+static PetscErrorCode CircleW1(KfCompare C, PetscInt nlocal, const PetscReal x[], const PetscReal w[], PetscReal *w1)
 {
   const PetscReal L = C->p->L;
   const PetscInt  n = C->p->n[0], nl = nlocal + C->gcount;
@@ -397,7 +401,10 @@ static PetscErrorCode CircleW1(KfCompare C, PetscInt nlocal, const PetscReal x[]
   for (PetscInt i = 0; i < nlocal; i++) pts[i] = x[i];
   for (PetscInt g = 0; g < C->gcount; g++) pts[nlocal + g] = L * (PetscReal)(C->gstart + g) / (PetscReal)n;
   PetscCall(InterpolantCDF(C, nl, pts, loc));
-  for (PetscInt i = 0; i < nl; i++) loc[i].id = i < nlocal ? start + i : -1;
+  for (PetscInt i = 0; i < nl; i++) {
+    loc[i].id = i < nlocal ? start + i : -1;
+    loc[i].w  = i < nlocal ? (w ? w[i] : 1.0 / (PetscReal)C->N) : 0;
+  }
   PetscCall(GatherNodes(C->comm, nl, loc, C->N + n, all));
   nn = (PetscInt)(C->N + n);
   qsort(all, (size_t)nn, sizeof(Node), CompareNodes); /* ties: grid node before particle, then by id: a total order */
@@ -405,22 +412,23 @@ static PetscErrorCode CircleW1(KfCompare C, PetscInt nlocal, const PetscReal x[]
   all[nn].x   = L;
   all[nn].F   = creal(C->chat[0]);
   all[nn].id  = -1;
+  all[nn].w   = 0;
   nn++;
-  *w1 = SweepPieces(nn, all, C->N, MedianG(nn, all, C->N, L), L, PETSC_FALSE);
+  *w1 = SweepPieces(nn, all, MedianG(nn, all, L), L, PETSC_FALSE);
   PetscCall(PetscFree(pts));
   PetscCall(PetscFree(loc));
   PetscCall(PetscFree(all));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode KfCompareDistances(KfCompare C, Vec rho, PetscInt nlocal, const PetscReal x[], PetscReal energy_particles, KfCompareDist *dist)
+PetscErrorCode KfCompareDistances(KfCompare C, Vec rho, PetscInt nlocal, const PetscReal x[], const PetscReal w[], PetscReal energy_particles, KfCompareDist *dist)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_COMPARE, 0, 0, 0, 0));
   PetscCall(GatherCoefficients(C, rho));
-  PetscCall(Hminus(C, nlocal, x, energy_particles, dist));
+  PetscCall(Hminus(C, nlocal, x, w, energy_particles, dist));
   dist->w1 = NAN;
-  if (C->p->dim == 1) PetscCall(CircleW1(C, nlocal, x, &dist->w1));
+  if (C->p->dim == 1) PetscCall(CircleW1(C, nlocal, x, w, &dist->w1));
   PetscCall(PetscLogEventEnd(KF_EVENT_COMPARE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -137,26 +137,43 @@ static PetscReal FixedValue(const int64_t *w)
   return ((PetscReal)w0 + ((PetscReal)w1 + (PetscReal)w2 * 0x1p-28) * 0x1p-28) * 0x1p-28;
 }
 
-PetscErrorCode KfFourierStructure(KfFourier F, PetscInt n, PetscInt ld, const PetscReal x[], PetscReal q, PetscReal S[])
+/* Sums q_j e^{-i theta} (q = NULL: 1) into the fixed-point accumulators, exactly across ranks; S = scale * sum. */
+static PetscErrorCode Structure(KfFourier F, PetscInt n, PetscInt ld, const PetscReal x[], const PetscReal q[], PetscReal scale, PetscReal S[])
 {
   const PetscInt nw = 2 * KF_FP_WORDS * F->nk;
 
   PetscFunctionBeginUser;
   PetscCall(PetscArrayzero(F->acc, nw + 1));
   for (PetscInt i = 0; i < n; i++) {
+    const PetscReal qi = q ? q[i] : 1;
+
     PointPhases(F, ld, x, i);
     for (PetscInt m = 0; m < F->nk; m++) {
       PetscReal re, im;
 
       ModePhase(F, m, &re, &im);
-      FixedAdd(F->acc + 2 * KF_FP_WORDS * m, re);
-      FixedAdd(F->acc + 2 * KF_FP_WORDS * m + KF_FP_WORDS, -im); /* e^{-i theta} */
+      FixedAdd(F->acc + 2 * KF_FP_WORDS * m, qi * re);
+      FixedAdd(F->acc + 2 * KF_FP_WORDS * m + KF_FP_WORDS, -qi * im); /* e^{-i theta} */
     }
   }
   F->acc[nw] = n;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, F->acc, (int)(nw + 1), MPI_INT64_T, MPI_SUM, F->comm));
   PetscCheck(F->acc[nw] <= KF_FP_MAX_POINTS, F->comm, PETSC_ERR_SUP, "exact structure factors need at most 2^34 points, not %" PetscInt64_FMT, (PetscInt64)F->acc[nw]);
-  for (PetscInt m = 0; m < 2 * F->nk; m++) S[m] = q * FixedValue(F->acc + KF_FP_WORDS * m);
+  for (PetscInt m = 0; m < 2 * F->nk; m++) S[m] = scale * FixedValue(F->acc + KF_FP_WORDS * m);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfFourierStructure(KfFourier F, PetscInt n, PetscInt ld, const PetscReal x[], PetscReal q, PetscReal S[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(Structure(F, n, ld, x, NULL, q, S));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfFourierStructureWeighted(KfFourier F, PetscInt n, PetscInt ld, const PetscReal x[], const PetscReal q[], PetscReal S[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(Structure(F, n, ld, x, q, 1.0, S));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

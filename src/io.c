@@ -244,18 +244,17 @@ static void FieldChunk(const KfSpectralLayout *lay, hsize_t chunk[])
   for (PetscInt j = 1; j < lay->dim; j++) chunk[j + 1] = (hsize_t)lay->n[j];
 }
 
-static PetscErrorCode AppendRecord(KfIO io, Series *ser, const char name[], const char times[], PetscReal t, const PetscScalar local[])
+/* Writes this rank's block of lay as record `record` of DATASET (records, n1, ..., nd), creating or growing it. */
+static PetscErrorCode WriteRecord(KfIO io, const KfSpectralLayout *lay, const char name[], PetscInt record, const PetscScalar local[])
 {
-  const KfSpectralLayout *lay  = &ser->lay;
-  const int               rank = (int)lay->dim + 1;
-  hsize_t                 dims[KF_MAX_DIM + 1], chunk[KF_MAX_DIM + 1], start[KF_MAX_DIM + 1], count[KF_MAX_DIM + 1];
-  hid_t                   dset, fspace, mspace;
-  const char             *tname[1];
+  const int rank = (int)lay->dim + 1;
+  hsize_t   dims[KF_MAX_DIM + 1], chunk[KF_MAX_DIM + 1], start[KF_MAX_DIM + 1], count[KF_MAX_DIM + 1];
+  hid_t     dset, fspace, mspace;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
-  dims[0] = 0;
-  start[0] = (hsize_t)ser->nrecords;
+  dims[0]  = 0;
+  start[0] = (hsize_t)record;
   count[0] = 1;
   for (PetscInt j = 0; j < lay->dim; j++) {
     dims[j + 1]  = (hsize_t)lay->n[j];
@@ -264,12 +263,21 @@ static PetscErrorCode AppendRecord(KfIO io, Series *ser, const char name[], cons
   }
   FieldChunk(lay, chunk);
   PetscCall(OpenExtensible(io, name, rank, dims, chunk, &dset));
-  PetscCall(SelectRecord(dset, rank, ser->nrecords, dims, start, count, (PetscBool)(lay->nlocal == 0), &fspace, &mspace));
+  PetscCall(SelectRecord(dset, rank, record, dims, start, count, (PetscBool)(lay->nlocal == 0), &fspace, &mspace));
   KfCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, io->dxpl, local));
   KfCallHDF5(H5Sclose(mspace));
   KfCallHDF5(H5Sclose(fspace));
   KfCallHDF5(H5Dclose(dset));
   PetscCall(PetscLogEventEnd(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode AppendRecord(KfIO io, Series *ser, const char name[], const char times[], PetscReal t, const PetscScalar local[])
+{
+  const char *tname[1];
+
+  PetscFunctionBeginUser;
+  PetscCall(WriteRecord(io, &ser->lay, name, ser->nrecords, local));
   {
     char group[PETSC_MAX_PATH_LEN], *slash;
 
@@ -306,6 +314,20 @@ PetscErrorCode KfIOAppendParticles(KfIO io, const char name[], const char times[
 }
 
 /* N x d rows of this rank (ids start..start+nlocal-1) as the field layout that KfIOAppendField writes. */
+static void RowLayout(PetscInt64, PetscInt, PetscInt64, PetscInt, KfSpectralLayout *);
+
+PetscErrorCode KfIOAppendParticleValues(KfIO io, const char name[], const PetscScalar local[])
+{
+  Series          *ser = io->series[0].pdim ? &io->series[0] : &io->series[1];
+  KfSpectralLayout lay;
+
+  PetscFunctionBeginUser;
+  PetscCheck(ser->pdim && ser->nrecords > 0, io->comm, PETSC_ERR_ORDER, "KfIOAppendParticles() must come first");
+  RowLayout(ser->lay.n[0], 1, ser->lay.start[0], ser->lay.count[0], &lay);
+  PetscCall(WriteRecord(io, &lay, name, ser->nrecords - 1, local));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static void RowLayout(PetscInt64 N, PetscInt d, PetscInt64 start, PetscInt nlocal, KfSpectralLayout *lay)
 {
   PetscMemzero(lay, sizeof(*lay));

@@ -1324,6 +1324,24 @@ PetscErrorCode KfKernelCreate(MPI_Comm comm, const KfParams *p, KfKernel *kernel
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode KfKernelCreateGaussian(PetscInt dim, KfDomain domain, PetscReal L, PetscReal h, KfKernel *kernel)
+{
+  struct _p_KfKernel k;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&k, sizeof(k)));
+  k.dim    = dim;
+  k.L      = L;
+  k.h      = h;
+  k.domain = domain;
+  k.kind   = 1;
+  PetscCheck(dim >= 1 && dim <= KF_MAX_DIM && h > 0 && (domain == KF_DOMAIN_FREE || h <= L), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "gaussian kernel: d = %d, h = %g", (int)dim, (double)h);
+  PetscCall(SetUpGaussian(&k));
+  PetscCall(PetscNew(kernel));
+  **kernel = k;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Reads (and so, with -help, prints) the options of every kernel, without creating one. */
 PetscErrorCode KfKernelHelp(MPI_Comm comm, const KfParams *p)
 {

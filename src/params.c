@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const KfFlows[]   = {"wasserstein", "fisher_rao", "wfr", "KfFlow", "KF_FLOW_", NULL};
+static const char *const KfEnergies[] = {"kmd", "none", "KfEnergy", "KF_ENERGY_", NULL};
 const char *const KfModes[]    = {"pde", "particles", "compare", "KfMode", "KF_MODE_", NULL};
 const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive", "KfPlanner", "KF_PLANNER_", NULL};
 
@@ -192,6 +194,31 @@ static PetscErrorCode ReadGrid(PetscOptionItems *PetscOptionsObject, KfParams *p
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -flow and the energy's entropy term (math spec D.1, F.1): V = dF/dmu = [u] + sigma log(rho/pi). */
+static PetscErrorCode ReadFlow(MPI_Comm comm, KfParams *p)
+{
+  PetscInt flow = KF_FLOW_WASSERSTEIN, energy = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(p->reference, "uniform", sizeof(p->reference)));
+  PetscOptionsBegin(comm, NULL, "Gradient flow", "kmdflow");
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-flow", "Geometry: wasserstein (particles move), fisher_rao (mass moves: weights change), wfr (both)", KfFlows, KF_FLOW_WASSERSTEIN, &flow));
+  p->flow  = (KfFlow)flow;
+  p->alpha = flow == KF_FLOW_WASSERSTEIN ? 0 : 1;
+  p->beta  = flow == KF_FLOW_FISHER_RAO ? 0 : 1;
+  if (flow == KF_FLOW_WFR) {
+    PetscCall(KfOptionsReal(PetscOptionsObject, "-wfr_alpha", "WFR: rate alpha of the Fisher-Rao (reaction) part", p->alpha, 0, 1e6, PETSC_TRUE, &p->alpha, NULL));
+    PetscCall(KfOptionsReal(PetscOptionsObject, "-wfr_beta", "WFR: rate beta of the Wasserstein (transport) part", p->beta, 0, 1e6, PETSC_TRUE, &p->beta, NULL));
+  }
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-energy", "Energy besides the entropy: kmd ((1/2)||mu - nu||^2_{H^-s}) or none (sigma KL(mu | pi) alone)", KfEnergies, 0, &energy));
+  p->kmd = (PetscBool)(energy == 0);
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-sigma", "Weight sigma >= 0 of the entropy sigma KL(mu | pi)", 0.0, 0.0, 1e6, PETSC_FALSE, &p->sigma, NULL));
+  if (p->sigma > 0) PetscCall(PetscOptionsString("-reference", "Reference density pi of the entropy (> 0 everywhere): uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->reference, p->reference, sizeof(p->reference), NULL));
+  PetscOptionsEnd();
+  PetscCheck(p->kmd || p->sigma > 0, comm, KF_ERR_INPUT, "-energy none with -sigma 0: the energy is zero and nothing moves; give -sigma > 0 or -energy kmd");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
 {
   PetscInt mode = KF_MODE_PDE, planner = KF_PLANNER_ESTIMATE;
@@ -222,6 +249,7 @@ PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
   PetscOptionsEnd();
   p->mode    = (KfMode)mode;
   p->planner = (KfPlanner)planner;
+  PetscCall(ReadFlow(comm, p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -231,6 +259,11 @@ PetscErrorCode KfParamsView(const KfParams *p, MPI_Comm comm)
   PetscCall(PetscPrintf(comm, "kmdflow %s: d = %" PetscInt_FMT ", grid %" PetscInt_FMT, KfModes[p->mode], p->dim, p->n[0]));
   for (PetscInt i = 1; i < p->dim; i++) PetscCall(PetscPrintf(comm, " x %" PetscInt_FMT, p->n[i]));
   PetscCall(PetscPrintf(comm, ", s = %s, L = %s, init %s, target %s%s\n", KF_NUM(p->s), KF_NUM(p->L), p->init, p->target, p->dealias ? ", 2/3 dealiasing" : ""));
+  if (p->flow != KF_FLOW_WASSERSTEIN || p->sigma > 0 || !p->kmd) {
+    PetscCall(PetscPrintf(comm, "kmdflow flow: %s (alpha = %s, beta = %s), energy %s", KfFlows[p->flow], KF_NUM(p->alpha), KF_NUM(p->beta), p->kmd ? "(1/2)||mu - nu||^2_{H^-s}" : "0"));
+    if (p->sigma > 0) PetscCall(PetscPrintf(comm, " + %s KL(mu | %s)", KF_NUM(p->sigma), p->reference));
+    PetscCall(PetscPrintf(comm, "\n"));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -253,7 +286,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */

@@ -47,7 +47,24 @@ struct _p_KfParticles {
   PetscReal      *tamp, tconst;
   char            init[KF_SPEC_LEN], samples[KF_SPEC_LEN];
   KfParticleInit  pinit;
+  /* Fisher-Rao and WFR (math spec D.4 W, F.1): weighted particles; the state rows hold nc values: x (Wasserstein),
+     w (Fisher-Rao: the positions stay in xfix) or (x, w) (WFR) */
+  PetscBool       weighted;
+  PetscInt        nc;
+  PetscReal      *xfix;
+  PetscReal      *vwork; /* per-particle V_i and reduction terms */
+  /* the entropy sigma KL(mu | pi) (math spec D.3 K3): log rho ~ log of the density estimate sum_j w_j K_h(x - X_j) */
+  PetscReal       kmd;      /* 1 or 0 (-energy none) */
+  PetscReal       kde_h, kde_norm; /* bandwidth; K_h = kde_norm * exp(-|r|^2/(2h^2)) (periodised) has int K_h dm_L = 1 */
+  KfKernel        kde;
+  KfFourier       pif;      /* pi = pi0 + sum_m 2 Re(piamp_m e^{2 pi i k_m.x/L}) */
+  PetscReal      *piamp, pi0;
+  PetscReal      *epot, *egrad; /* per particle: log rho~ - log pi and its gradient (SoA, ldt) */
+  PetscReal      *kpot, *kgrad, *ppot, *pgrad; /* work: estimate and pi at the particles */
+  PetscReal      *lrho0; /* -entropy_estimate weights (Fisher-Rao): log rho_0 at the fixed positions; rho_t(X_i) = N w_i rho_0(X_i) */
 };
+
+static const char *const KfEntropyEstimates[] = {"kde", "weights", "KfEntropyEstimate", "KF_ENTROPY_", NULL};
 
 static PetscErrorCode SplitFileSpec(const char opt[], const char spec[], char path[], size_t len, const char **dataset)
 {
@@ -145,15 +162,12 @@ static PetscErrorCode DrawPositions(KfParticles P, PetscScalar x[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Positions from -init: a file of N x d points, the lattice, or draws from a density. */
-static PetscErrorCode InitPositions(KfParticles P)
+/* Positions from -init: a file of N x d points, the lattice, or draws from a density (rows nlocal x d). */
+static PetscErrorCode InitPositions(KfParticles P, PetscReal x[])
 {
-  PetscScalar *x;
-  PetscBool    isfile;
+  PetscBool isfile;
 
   PetscFunctionBeginUser;
-  PetscCall(VecCreateMPI(P->comm, P->nlocal * P->dim, (PetscInt)(P->N * P->dim), &P->X));
-  PetscCall(VecGetArray(P->X, &x));
   PetscCall(PetscStrbeginswith(P->p->init, "file:", &isfile));
   if (isfile && P->p->mode != KF_MODE_COMPARE) { /* compare mode: a density on a grid, shared with the PDE */
     char        path[PETSC_MAX_PATH_LEN];
@@ -164,8 +178,42 @@ static PetscErrorCode InitPositions(KfParticles P)
   } else if (P->pinit == KF_PINIT_LATTICE) PetscCall(LatticePositions(P, x));
   else PetscCall(DrawPositions(P, x));
   PetscCall(CheckFiniteRows(P->comm, "-init", P->p->init, P->nlocal, P->dim, x, P->start));
-  PetscCall(VecRestoreArray(P->X, &x));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The ODE state: rows of nc values per particle, weights starting at 1/N. */
+static PetscErrorCode InitState(KfParticles P)
+{
+  PetscReal   *pos;
+  PetscScalar *u;
+  const PetscInt d = P->dim, nc = P->nc;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(PetscMax(1, P->nlocal * d), &pos));
+  PetscCall(InitPositions(P, pos));
+  PetscCall(VecCreateMPI(P->comm, P->nlocal * nc, (PetscInt)(P->N * nc), &P->X));
+  PetscCall(VecGetArray(P->X, &u));
+  for (PetscInt i = 0; i < P->nlocal; i++) {
+    if (nc > 1 || !P->weighted)
+      for (PetscInt c = 0; c < d; c++) u[i * nc + c] = pos[i * d + c];
+    if (P->weighted) u[i * nc + nc - 1] = 1.0 / (PetscReal)P->N;
+  }
+  PetscCall(VecRestoreArray(P->X, &u));
+  if (P->p->flow == KF_FLOW_FISHER_RAO) P->xfix = pos;
+  else PetscCall(PetscFree(pos));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Where positions and weights sit in a state array u: positions rows with stride *ld (the fixed ones in Fisher-Rao). */
+static const PetscReal *StatePositions(KfParticles P, const PetscScalar u[], PetscInt *ld)
+{
+  *ld = P->xfix ? P->dim : P->nc;
+  return P->xfix ? P->xfix : u;
+}
+
+static PetscReal StateWeight(KfParticles P, const PetscScalar u[], PetscInt i)
+{
+  return P->weighted ? u[i * P->nc + P->nc - 1] : 1.0 / (PetscReal)P->N;
 }
 
 static PetscReal Wrap(PetscReal x, PetscReal L)
@@ -175,12 +223,12 @@ static PetscReal Wrap(PetscReal x, PetscReal L)
   return y >= L ? 0 : y; /* x slightly below 0 rounds to L */
 }
 
-/* Row-major positions into the SoA target and source blocks (wrapped on the torus); padding lanes at 0. */
-static void LoadBlock(KfParticles P, const PetscScalar x[], PetscReal xt[], PetscReal xs[])
+/* Row-major positions (stride ld) into the SoA target and source blocks (wrapped on the torus); padding lanes at 0. */
+static void LoadBlock(KfParticles P, const PetscScalar x[], PetscInt ld, PetscReal xt[], PetscReal xs[])
 {
   for (PetscInt c = 0; c < P->dim; c++) {
     for (PetscInt i = 0; i < P->nlocal; i++) {
-      const PetscReal v = P->domain == KF_DOMAIN_TORUS ? Wrap(x[i * P->dim + c], P->p->L) : x[i * P->dim + c];
+      const PetscReal v = P->domain == KF_DOMAIN_TORUS ? Wrap(x[i * ld + c], P->p->L) : x[i * ld + c];
 
       xt[c * P->ldt + i] = v;
       if (xs) xs[c * P->nlocal + i] = v;
@@ -311,6 +359,73 @@ static PetscErrorCode SetupGridTarget(KfParticles P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* log rho_0 at the (fixed) particles from the -init density's modes on the grid. */
+static PetscErrorCode InitialLogDensity(KfParticles P)
+{
+  KfComplex *chat;
+  PetscInt   nk, *kv, bad = 0;
+  PetscReal *a, *xt, *rho;
+  KfFourier  F;
+
+  PetscFunctionBeginUser;
+  PetscCheck(strncmp(P->p->init, "file:", 5) || P->p->mode == KF_MODE_COMPARE, P->comm, KF_ERR_INPUT, "-entropy_estimate weights: needs rho_0 as a density (-init NAME), not positions from -init %s", P->p->init);
+  PetscCall(KfDensityCoefficients(P->p, "init", P->p->init, &chat));
+  PetscCall(KfSpectralHalfModes(P->dim, P->p->n, chat, &nk, &kv, &a));
+  PetscCall(PetscMalloc1(PetscMax(1, P->nlocal), &P->lrho0));
+  PetscCall(PetscMalloc2(PetscMax(1, P->nlocal * P->dim), &xt, PetscMax(1, P->nlocal), &rho));
+  for (PetscInt i = 0; i < P->nlocal; i++) {
+    rho[i] = creal(chat[0]);
+    for (PetscInt c = 0; c < P->dim; c++) xt[c * P->nlocal + i] = Wrap(P->xfix[i * P->dim + c], P->p->L);
+  }
+  PetscCall(KfFourierCreate(P->comm, P->dim, P->p->L, nk, kv, &F));
+  PetscCall(KfFourierField(F, a, P->nlocal, P->nlocal, xt, NULL, rho));
+  for (PetscInt i = 0; i < P->nlocal; i++) {
+    if (!(rho[i] > 0)) bad++;
+    P->lrho0[i] = PetscLogReal(rho[i] / creal(chat[0]));
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, P->comm));
+  PetscCall(KfFourierDestroy(&F));
+  PetscCall(PetscFree2(kv, a));
+  PetscCall(PetscFree(chat));
+  PetscCall(PetscFree2(xt, rho));
+  PetscCheck(!bad, P->comm, KF_ERR_INPUT, "-init %s: rho_0 <= 0 at %" PetscInt_FMT " particles; the entropy needs rho_0 > 0", P->p->init, bad);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -sigma > 0: the smoothing kernel of the density estimate (-kde_h) and pi's modes on the grid (-reference). */
+static PetscErrorCode SetupEntropy(KfParticles P)
+{
+  const PetscInt d = P->dim;
+  KfComplex     *chat;
+  PetscInt       nk, *kv;
+  PetscReal     *a;
+  PetscInt       est = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(P->domain == KF_DOMAIN_TORUS, P->comm, KF_ERR_INPUT, "-sigma %s: the entropy of particles needs -domain torus (its reference pi is a density on the grid)", KF_NUM(P->p->sigma));
+  P->kde_h = P->p->L / (2 * PETSC_PI) * PetscPowReal((PetscReal)P->N, -1.0 / (d + 4));
+  PetscOptionsBegin(P->comm, NULL, "Entropy of particles", "kmdflow");
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-kde_h", "Bandwidth h of the density estimate sum_j w_j K_h(x - X_j) in the entropy (default (L/2pi) N^(-1/(d+4)); h <= L/4)", P->kde_h, 0, P->p->L / 4, PETSC_TRUE, &P->kde_h, NULL));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-entropy_estimate", "log rho at the particles: kde (log of the density estimate) or weights (-flow fisher_rao: log(N w_i) + log rho_0(X_i), exact for fixed positions drawn from -init)", KfEntropyEstimates, 0, &est));
+  PetscOptionsEnd();
+  PetscCheck(est == 0 || P->p->flow == KF_FLOW_FISHER_RAO, P->comm, KF_ERR_INPUT, "-entropy_estimate weights: only with -flow fisher_rao (the positions must stay where they were drawn from -init)");
+  if (est == 1) PetscCall(InitialLogDensity(P));
+  PetscCall(KfKernelCreateGaussian(d, KF_DOMAIN_TORUS, P->p->L, P->kde_h, &P->kde));
+  P->kde_norm = PetscPowReal(P->p->L / (PetscSqrtReal(2 * PETSC_PI) * P->kde_h), (PetscReal)d);
+  PetscCall(KfDensityCoefficients(P->p, "reference", P->p->reference, &chat));
+  PetscCall(KfSpectralHalfModes(d, P->p->n, chat, &nk, &kv, &a));
+  P->pi0 = creal(chat[0]);
+  PetscCall(PetscFree(chat));
+  if (nk) {
+    PetscCall(KfFourierCreate(P->comm, d, P->p->L, nk, kv, &P->pif));
+    PetscCall(PetscMalloc1(2 * nk, &P->piamp));
+    PetscCall(PetscArraycpy(P->piamp, a, 2 * nk));
+  }
+  PetscCall(PetscFree2(kv, a));
+  PetscCall(PetscCalloc6(P->ldt, &P->epot, d * P->ldt, &P->egrad, P->ldt, &P->kpot, d * P->ldt, &P->kgrad, P->ldt, &P->ppot, d * P->ldt, &P->pgrad));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *out)
 {
   KfParticles P;
@@ -323,17 +438,22 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   PetscCall(KfKernelCreate(comm, p, &P->kernel));
   PetscCall(KfKernelGetDomain(P->kernel, &P->domain));
   PetscCall(KfKernelSelfValue(P->kernel, &P->k0, &P->k0_finite));
+  P->weighted = (PetscBool)(p->flow != KF_FLOW_WASSERSTEIN);
+  P->nc       = p->flow == KF_FLOW_WASSERSTEIN ? P->dim : p->flow == KF_FLOW_FISHER_RAO ? 1 : P->dim + 1;
+  P->kmd      = p->kmd ? 1.0 : 0.0;
   PetscCall(ReadOptions(P));
   PetscCheck(!P->samples[0] || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s and -target_samples %s: give the target one way, not both", p->target, P->samples);
   PetscCheck(P->domain == KF_DOMAIN_TORUS || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s: a density on a grid needs -domain torus; in free space give the target as -target_samples", p->target);
   P->ldt = PetscMax(KF_KERNEL_WIDTH, (P->nlocal + KF_KERNEL_WIDTH - 1) / KF_KERNEL_WIDTH * KF_KERNEL_WIDTH);
   PetscCall(PetscCalloc5(P->dim * P->ldt, &P->xt, P->dim * PetscMax(1, P->nlocal), &P->xs, PetscMax(1, P->nlocal), &P->qs, P->dim * P->ldt, &P->grad, P->ldt, &P->pot));
+  PetscCall(PetscMalloc1(4 * PetscMax(1, P->nlocal), &P->vwork));
   for (PetscInt i = 0; i < P->nlocal; i++) P->qs[i] = 1.0 / (PetscReal)P->N;
-  PetscCall(InitPositions(P));
+  PetscCall(InitState(P));
   PetscCall(SetupLongRange(P));
   PetscCall(SetupSamples(P));
   if (P->domain == KF_DOMAIN_TORUS && !P->sring) PetscCall(SetupGridTarget(P));
   if (P->field) PetscCall(PetscCalloc2(P->dim * P->ldt, &P->sgrad, P->ldt, &P->spot));
+  if (p->sigma > 0) PetscCall(SetupEntropy(P));
   *out = P;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -343,6 +463,13 @@ PetscErrorCode KfParticlesDestroy(KfParticles *P)
   PetscFunctionBeginUser;
   if (!*P) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree5((*P)->xt, (*P)->xs, (*P)->qs, (*P)->grad, (*P)->pot));
+  PetscCall(PetscFree((*P)->vwork));
+  if ((*P)->kde) PetscCall(PetscFree6((*P)->epot, (*P)->egrad, (*P)->kpot, (*P)->kgrad, (*P)->ppot, (*P)->pgrad));
+  PetscCall(KfKernelDestroy(&(*P)->kde));
+  PetscCall(KfFourierDestroy(&(*P)->pif));
+  PetscCall(PetscFree((*P)->piamp));
+  PetscCall(PetscFree((*P)->lrho0));
+  PetscCall(PetscFree((*P)->xfix));
   if ((*P)->field) PetscCall(PetscFree2((*P)->sgrad, (*P)->spot));
   if ((*P)->sring) {
     PetscCall(PetscFree((*P)->ys));
@@ -405,88 +532,185 @@ static PetscErrorCode TargetField(KfParticles P, PetscBool with_pot)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* grad (and pot) of the particle sums and, with a target, sgrad/spot of its field, for the positions x. */
-static PetscErrorCode Sums(KfParticles P, const PetscScalar x[], PetscBool with_pot)
+/*
+  The entropy's terms at the particles (needs LoadBlock and the weights in qs): epot = log rho~(X_i) - log pi(X_i) and
+  egrad = grad of it, rho~ = sum_j w_j K_h(X_i - X_j) by a second ring pass. A non-positive pi or estimate is a
+  collective error (the estimate is positive unless it underflows: h far below the particle spacing).
+*/
+static PetscErrorCode Entropy(KfParticles P)
 {
+  const PetscInt n = P->nlocal, ld = P->ldt, d = P->dim;
+  PetscInt       bad = 0;
+
   PetscFunctionBeginUser;
-  LoadBlock(P, x, P->xt, P->xs);
+  if (P->lrho0) PetscCall(PetscArrayzero(P->kgrad, d * ld));
+  else PetscCall(KfRingSum(P->ring, P->kde, n, ld, P->xt, P->xs, P->qs, P->kgrad, P->kpot));
+  PetscCall(PetscArrayzero(P->pgrad, d * ld));
+  for (PetscInt i = 0; i < ld; i++) P->ppot[i] = P->pi0;
+  if (P->pif) PetscCall(KfFourierField(P->pif, P->piamp, n, ld, P->xt, P->pgrad, P->ppot));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscReal rho = P->lrho0 ? (PetscReal)P->N * P->qs[i] * PetscExpReal(P->lrho0[i]) : P->kde_norm * P->kpot[i], pi = P->ppot[i];
+
+    if (!(rho > 0 && pi > 0)) {
+      bad++;
+      continue;
+    }
+    P->epot[i] = (P->lrho0 ? PetscLogReal((PetscReal)P->N * P->qs[i]) + P->lrho0[i] : PetscLogReal(rho)) - PetscLogReal(pi);
+    for (PetscInt c = 0; c < d; c++) P->egrad[c * ld + i] = P->kgrad[c * ld + i] / P->kpot[i] - P->pgrad[c * ld + i] / pi;
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, P->comm));
+  PetscCheck(!bad, P->comm, KF_ERR_NONFINITE, "the entropy term: the density estimate or the reference pi is not positive at %" PetscInt_FMT " particles (a -kde_h of %s too small for the particle spacing, or pi <= 0 between grid points)", bad, KF_NUM(P->kde_h));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* grad (and pot) of the particle sums (charges: the weights) and, with a target, sgrad/spot of its field, for the state u. */
+static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_pot)
+{
+  PetscInt         ld;
+  const PetscReal *x = StatePositions(P, u, &ld);
+
+  PetscFunctionBeginUser;
+  LoadBlock(P, x, ld, P->xt, P->xs);
+  for (PetscInt i = 0; i < P->nlocal && P->weighted; i++) P->qs[i] = StateWeight(P, u, i);
   PetscCall(KfRingSum(P->ring, P->kernel, P->nlocal, P->ldt, P->xt, P->xs, P->qs, P->grad, with_pot ? P->pot : NULL));
   if (P->lr) {
-    PetscCall(KfFourierStructure(P->lr, P->nlocal, P->ldt, P->xt, 1.0 / (PetscReal)P->N, P->sx));
+    if (P->weighted) PetscCall(KfFourierStructureWeighted(P->lr, P->nlocal, P->ldt, P->xt, P->qs, P->sx));
+    else PetscCall(KfFourierStructure(P->lr, P->nlocal, P->ldt, P->xt, 1.0 / (PetscReal)P->N, P->sx));
     PetscCall(AddLongRange(P, P->sx, P->grad, with_pot ? P->pot : NULL));
   }
   if (P->field) PetscCall(TargetField(P, with_pot));
+  if (P->kde) PetscCall(Entropy(P));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscReal Velocity(KfParticles P, PetscInt i, PetscInt c)
 {
-  return -P->grad[c * P->ldt + i] + (P->field ? P->sgrad[c * P->ldt + i] : 0);
+  const PetscReal v = P->kmd * (-P->grad[c * P->ldt + i] + (P->field ? P->sgrad[c * P->ldt + i] : 0));
+
+  return P->kde ? v - P->p->sigma * P->egrad[c * P->ldt + i] : v;
 }
 
+/* V_i = dE/dmu at particle i (pot - target potential) into vwork[0..n), and sum_i w_i V_i; needs Sums(.., TRUE). */
+static PetscErrorCode FirstVariation(KfParticles P, PetscReal *vbar)
+{
+  const PetscInt n = P->nlocal;
+  PetscReal     *V = P->vwork, *wV = P->vwork + n;
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++) {
+    V[i]  = P->kmd * (P->pot[i] - (P->field ? P->spot[i] : 0)) + (P->kde ? P->p->sigma * P->epot[i] : 0);
+    wV[i] = P->qs[i] * V[i];
+  }
+  PetscCall(KfRingReduce(P->ring, 1, wV, vbar));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* dx_i/dt = -beta grad V(X_i), dw_i/dt = -alpha w_i (V_i - sum_j w_j V_j) (math spec F.1; beta = 1, alpha = 0: Wasserstein). */
 PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
 {
   KfParticles        P = (KfParticles)ctx;
+  const PetscInt     nc = P->nc;
   const PetscScalar *x;
   PetscScalar       *f;
+  PetscReal          vbar = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_PARTICLE_RHS, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
-  PetscCall(Sums(P, x, PETSC_FALSE));
+  PetscCall(Sums(P, x, P->weighted));
   PetscCall(VecRestoreArrayRead(X, &x));
+  if (P->weighted) PetscCall(FirstVariation(P, &vbar));
   PetscCall(VecGetArray(F, &f));
-  for (PetscInt i = 0; i < P->nlocal; i++)
-    for (PetscInt c = 0; c < P->dim; c++) f[i * P->dim + c] = Velocity(P, i, c);
+  for (PetscInt i = 0; i < P->nlocal; i++) {
+    if (!P->xfix)
+      for (PetscInt c = 0; c < P->dim; c++) f[i * nc + c] = P->p->beta * Velocity(P, i, c);
+    if (P->weighted) f[i * nc + nc - 1] = -P->p->alpha * P->qs[i] * (P->vwork[i] - vbar);
+  }
   PetscCall(VecRestoreArray(F, &f));
   PetscCall(PetscLogEventEnd(KF_EVENT_PARTICLE_RHS, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /*
-  E_off = 1/(2N^2) sum_{i != j} K(X_i - X_j) - (1/N) sum_i (K * nu)(X_i) + <nu, K * nu>/2 (math spec A.4),
-  E = E_off + K(0)/(2N) where K(0) is finite. Per-particle terms, then one reproducible reduction.
+  E_off = (1/2) sum_{i != j} w_i w_j K(X_i - X_j) - sum_i w_i (K * nu)(X_i) + <nu, K * nu>/2 (math spec A.4; w_i = 1/N
+  without weights), E = E_off + (1/2) sum_i w_i^2 K(0) where K(0) is finite (energy_kmd; 0 for -energy none), plus
+  sigma sum_i w_i (log rho~ - log pi)(X_i) with the entropy; the dissipation -dE/dt =
+  beta sum_i w_i |grad V_i|^2 + alpha sum_i w_i (V_i - Vbar)^2 (math spec F.1). Per-particle terms, then one
+  reproducible reduction.
 */
 PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParticleDiag *dg)
 {
-  const PetscInt     n = P->nlocal, d = P->dim, ncomp = 2 + d;
+  const PetscInt     n = P->nlocal, d = P->dim, ncomp = 6 + d;
   const PetscScalar *x;
-  PetscReal         *v, sum[2 + KF_MAX_DIM];
+  const PetscReal   *pos;
+  PetscReal         *v, sum[6 + KF_MAX_DIM], vbar = 0;
+  PetscInt           ld;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_DIAG, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(Sums(P, x, PETSC_TRUE));
+  if (P->weighted) PetscCall(FirstVariation(P, &vbar));
+  pos = StatePositions(P, x, &ld);
   PetscCall(PetscMalloc1(PetscMax(1, ncomp * n), &v));
   for (PetscInt i = 0; i < n; i++) {
-    PetscReal v2 = 0;
+    const PetscReal w = P->qs[i];
+    PetscReal       v2 = 0;
 
     for (PetscInt c = 0; c < d; c++) v2 += PetscSqr(Velocity(P, i, c));
-    v[i]     = 0.5 * P->qs[i] * (P->pot[i] - P->qs[i] * P->k0) - P->qs[i] * (P->field ? P->spot[i] : 0);
-    v[n + i] = v2 * P->qs[i];
-    for (PetscInt c = 0; c < d; c++) v[(2 + c) * n + i] = x[i * d + c] * P->qs[i];
+    v[i]         = 0.5 * w * (P->pot[i] - w * P->k0) - w * (P->field ? P->spot[i] : 0);
+    v[n + i]     = v2 * w;
+    v[2 * n + i] = 0.5 * w * w;
+    v[3 * n + i] = w;
+    v[4 * n + i] = P->weighted ? w * PetscSqr(P->vwork[i] - vbar) : 0;
+    v[5 * n + i] = P->kde ? w * P->epot[i] : 0;
+    for (PetscInt c = 0; c < d; c++) v[(6 + c) * n + i] = pos[i * ld + c] * w;
   }
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscCall(KfRingReduce(P->ring, ncomp, v, sum));
   PetscCall(PetscFree(v));
-  dg->time       = t;
-  dg->energy_off = sum[0] + 0.5 * P->nu_energy;
-  dg->energy     = dg->energy_off + (P->k0_finite ? P->k0 / (2.0 * (PetscReal)P->N) : 0);
-  dg->mean_v2    = sum[1];
-  for (PetscInt c = 0; c < d; c++) dg->centroid[c] = sum[2 + c];
+  dg->time         = t;
+  dg->energy_off   = P->kmd * (sum[0] + 0.5 * P->nu_energy) + P->p->sigma * sum[5];
+  dg->energy_kmd   = sum[0] + 0.5 * P->nu_energy + (P->k0_finite ? P->k0 * sum[2] : 0);
+  dg->energy       = dg->energy_off + (P->k0_finite ? P->kmd * P->k0 * sum[2] : 0);
+  dg->mean_v2      = sum[1];
+  dg->total_weight = sum[3];
+  dg->ess          = 1.0 / (2 * sum[2]);
+  dg->dissipation  = (P->xfix ? 0 : P->p->beta * sum[1]) + P->p->alpha * sum[4];
+  for (PetscInt c = 0; c < d; c++) dg->centroid[c] = sum[6 + c] / sum[3];
   PetscCall(PetscLogEventEnd(KF_EVENT_DIAG, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode KfParticlesOutputPositions(KfParticles P, Vec X, PetscReal out[])
 {
-  const PetscScalar *x;
+  const PetscScalar *u;
+  const PetscReal   *x;
+  PetscInt           ld;
 
   PetscFunctionBeginUser;
-  PetscCall(VecGetArrayRead(X, &x));
-  for (PetscInt i = 0; i < P->nlocal * P->dim; i++) out[i] = P->domain == KF_DOMAIN_TORUS ? Wrap(x[i], P->p->L) : x[i];
-  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(VecGetArrayRead(X, &u));
+  x = StatePositions(P, u, &ld);
+  for (PetscInt i = 0; i < P->nlocal; i++)
+    for (PetscInt c = 0; c < P->dim; c++) out[i * P->dim + c] = P->domain == KF_DOMAIN_TORUS ? Wrap(x[i * ld + c], P->p->L) : x[i * ld + c];
+  PetscCall(VecRestoreArrayRead(X, &u));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfParticlesOutputWeights(KfParticles P, Vec X, PetscReal out[])
+{
+  const PetscScalar *u;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(X, &u));
+  for (PetscInt i = 0; i < P->nlocal; i++) out[i] = StateWeight(P, u, i);
+  PetscCall(VecRestoreArrayRead(X, &u));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool KfParticlesWeighted(KfParticles P)
+{
+  return P->weighted;
 }
 
 PetscErrorCode KfParticlesDescribe(KfParticles P, char buf[], size_t len)

@@ -15,7 +15,7 @@ typedef struct {
   const KfParams *p;
   KfSpectral      sp;
   KfPde           pde;
-  Vec             rho, rho0, nu;
+  Vec             rho, rho0, nu, pi; /* pi: reference density of the entropy (sigma > 0) */
   KfStepper       st;
   KfIO            io;
   KfPdeDiag       first, last;
@@ -23,6 +23,22 @@ typedef struct {
   PetscBool       nu_uniform;
   PetscLogDouble  t_start;
 } RunCtx;
+
+/* The entropy sigma KL(rho | pi) needs pi > 0 and rho_0 > 0 everywhere (log rho, log pi). */
+static PetscErrorCode SetupReference(RunCtx *r)
+{
+  const KfParams *p = r->p;
+  PetscReal       pmin, rmin;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicate(r->rho, &r->pi));
+  PetscCall(KfDensityFill(r->sp, p, "reference", p->reference, r->pi));
+  PetscCall(VecMin(r->pi, NULL, &pmin));
+  PetscCheck(pmin > 0, r->comm, KF_ERR_INPUT, "-reference %s: the reference density vanishes somewhere (min %s on the grid); the entropy sigma KL(rho | pi) needs pi > 0 everywhere", p->reference, KF_NUM(pmin));
+  PetscCall(VecMin(r->rho, NULL, &rmin));
+  PetscCheck(rmin > 0, r->comm, KF_ERR_INPUT, "-init %s: the initial density vanishes somewhere (min %s on the grid); the entropy sigma log(rho/pi) (-sigma %s) needs rho_0 > 0 everywhere", p->init, KF_NUM(rmin), KF_NUM(p->sigma));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 static PetscErrorCode SetupFields(RunCtx *r)
 {
@@ -39,7 +55,8 @@ static PetscErrorCode SetupFields(RunCtx *r)
   PetscCall(VecMin(r->nu, NULL, &numin));
   PetscCall(VecMax(r->nu, NULL, &numax));
   r->nu_uniform = (PetscBool)(numax - numin < 1e-14);
-  PetscCall(KfPdeCreate(r->sp, p, r->nu, &r->pde));
+  if (p->sigma > 0) PetscCall(SetupReference(r));
+  PetscCall(KfPdeCreate(r->sp, p, r->nu, r->pi, &r->pde));
   PetscCall(KfPdeProject(r->pde, r->rho));
   if (p->dealias) {
     PetscReal rmin;
@@ -72,6 +89,7 @@ static PetscErrorCode DensityHelp(MPI_Comm comm, const KfParams *p)
   PetscCall(KfSpectralCreate(comm, p->dim, p->n, KF_PLANNER_ESTIMATE, NULL, 1, &sp));
   PetscCall(KfDensityHelp(sp, p, "init"));
   PetscCall(KfDensityHelp(sp, p, "target"));
+  PetscCall(KfDensityHelp(sp, p, "reference"));
   PetscCall(KfSpectralDestroy(&sp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -167,8 +185,8 @@ static PetscErrorCode CheckC1(RunCtx *r)
   PetscReal          loc[2] = {0, 0}, glob[2], T = r->last.time, eT = PetscExpReal(-T), m0 = r->first.rho_min, bound, rel;
 
   PetscFunctionBeginUser;
-  if (!(r->p->s == 1.0 && r->nu_uniform)) {
-    PetscCall(PetscPrintf(r->comm, "  exact check (C.1)  n/a: needs s = 1 and a uniform target\n"));
+  if (!(r->p->s == 1.0 && r->nu_uniform && r->p->flow == KF_FLOW_WASSERSTEIN && r->p->sigma == 0)) {
+    PetscCall(PetscPrintf(r->comm, "  exact check (C.1)  n/a: needs the Wasserstein flow of the KMD energy alone, s = 1 and a uniform target\n"));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(VecGetLocalSize(r->rho, &n));
@@ -266,6 +284,7 @@ PetscErrorCode KfRunPde(MPI_Comm comm, const KfParams *p)
   PetscCall(VecDestroy(&r.rho));
   PetscCall(VecDestroy(&r.rho0));
   PetscCall(VecDestroy(&r.nu));
+  PetscCall(VecDestroy(&r.pi));
   PetscCall(KfSpectralDestroy(&r.sp));
   PetscFunctionReturn(ierr);
 }
@@ -298,15 +317,27 @@ typedef struct {
   PetscLogDouble  t_start;
 } PRunCtx;
 
-static const char *const KfParticleDiagNames[] = {"time", "energy", "energy_off", "mean_v2", "centroid_1", "centroid_2", "centroid_3"};
+static const char *const KfCentroidNames[] = {"centroid_1", "centroid_2", "centroid_3"};
 
-static PetscErrorCode AppendParticleDiag(KfIO io, const char group[], PetscInt dim, const KfParticleDiag *dg)
+/* The particle diagnostics under group; total weight and effective sample size only for weighted particles. */
+static PetscErrorCode AppendParticleDiag(KfIO io, const char group[], PetscInt dim, PetscBool weighted, const KfParticleDiag *dg)
 {
-  PetscReal v[4 + KF_MAX_DIM] = {dg->time, dg->energy, dg->energy_off, dg->mean_v2};
+  const char *names[8 + KF_MAX_DIM] = {"time", "energy", "energy_off", "mean_v2", "dissipation"};
+  PetscReal   v[8 + KF_MAX_DIM]     = {dg->time, dg->energy, dg->energy_off, dg->mean_v2, dg->dissipation};
+  PetscInt    n                     = 5;
 
   PetscFunctionBeginUser;
-  for (PetscInt c = 0; c < dim; c++) v[4 + c] = dg->centroid[c];
-  PetscCall(KfIOAppendSeries(io, group, 4 + dim, KfParticleDiagNames, v));
+  for (PetscInt c = 0; c < dim; c++, n++) {
+    names[n] = KfCentroidNames[c];
+    v[n]     = dg->centroid[c];
+  }
+  if (weighted) {
+    names[n] = "total_weight";
+    v[n++]   = dg->total_weight;
+    names[n] = "ess";
+    v[n++]   = dg->ess;
+  }
+  PetscCall(KfIOAppendSeries(io, group, n, names, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -327,9 +358,13 @@ static PetscErrorCode PRecord(void *ctx, PetscReal t)
   r->nout++;
   if (!r->p->quiet) PetscCall(PetscPrintf(r->comm, "%4" PetscInt_FMT " t = %-10.6g step %6" PetscInt_FMT "  E = %.12e  mean|V|^2 = %.6e\n", r->nout - 1, (double)t, step, (double)dg.energy, (double)dg.mean_v2));
   if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(AppendParticleDiag(r->io, "/diagnostics", r->p->dim, &dg));
+  PetscCall(AppendParticleDiag(r->io, "/diagnostics", r->p->dim, KfParticlesWeighted(r->P), &dg));
   PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
   PetscCall(KfIOAppendParticles(r->io, "/particles/x", "/particles/time", t, r->rows));
+  if (KfParticlesWeighted(r->P)) {
+    PetscCall(KfParticlesOutputWeights(r->P, X, r->rows));
+    PetscCall(KfIOAppendParticleValues(r->io, "/particles/w", r->rows));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -426,7 +461,7 @@ typedef struct {
   KfCompare      C;
   KfStepper      st[2]; /* PDE, particles */
   KfIO           io;
-  PetscReal     *rows;
+  PetscReal     *rows, *wts; /* this rank's positions and weights */
   PetscInt       nout;
   KfPdeDiag      pd[2];  /* first, last */
   KfParticleDiag qd[2];
@@ -472,7 +507,8 @@ static PetscErrorCode CRecord(void *ctx, PetscReal t)
   PetscCall(KfParticlesDiagnostics(r->P, t, X, &qd));
   PetscCall(KfStepperCheckFinite(&r->st[1], (PetscBool)(isfinite(qd.energy) && isfinite(qd.centroid[0])), t, "particle positions"));
   PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
-  PetscCall(KfCompareDistances(r->C, r->pde.rho, nl, r->rows, qd.energy, &cd));
+  if (KfParticlesWeighted(r->P)) PetscCall(KfParticlesOutputWeights(r->P, X, r->wts));
+  PetscCall(KfCompareDistances(r->C, r->pde.rho, nl, r->rows, KfParticlesWeighted(r->P) ? r->wts : NULL, qd.energy_kmd, &cd));
   for (PetscInt i = 0; i < 2; i++) PetscCall(TSGetStepNumber(r->st[i].ts, &steps[i]));
   r->pd[first] = pd;
   r->qd[first] = qd;
@@ -494,7 +530,7 @@ static PetscErrorCode CRecord(void *ctx, PetscReal t)
     const PetscScalar *a;
 
     PetscCall(KfIOAppendSeries(r->io, "/diagnostics", KF_PDE_NDIAG, KfPdeDiagNames, dv));
-    PetscCall(AppendParticleDiag(r->io, "/particles/diagnostics", r->pde.p->dim, &qd));
+    PetscCall(AppendParticleDiag(r->io, "/particles/diagnostics", r->pde.p->dim, KfParticlesWeighted(r->P), &qd));
     v[0] = t; v[1] = cd.hminus; v[2] = cd.hminus_band; v[3] = cd.hminus_tail; v[4] = cd.hminus_iid;
     v[5] = pd.energy; v[6] = qd.energy; v[7] = qd.energy - pd.energy; v[8] = cd.w1;
     PetscCall(KfIOAppendSeries(r->io, "/compare", r->pde.p->dim == 1 ? 9 : 8, KfCompareNames, v));
@@ -502,6 +538,7 @@ static PetscErrorCode CRecord(void *ctx, PetscReal t)
     PetscCall(KfIOAppendField(r->io, "/pde/rho", "/pde/time", t, a));
     PetscCall(VecRestoreArrayRead(r->pde.rho, &a));
     PetscCall(KfIOAppendParticles(r->io, "/particles/x", "/particles/time", t, r->rows));
+    if (KfParticlesWeighted(r->P)) PetscCall(KfIOAppendParticleValues(r->io, "/particles/w", r->wts));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -542,7 +579,7 @@ static PetscErrorCode CSetupOutput(CRunCtx *r)
 
   PetscFunctionBeginUser;
   PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
-  PetscCall(PetscMalloc1(PetscMax(1, nl * r->pde.p->dim), &r->rows));
+  PetscCall(PetscMalloc2(PetscMax(1, nl * r->pde.p->dim), &r->rows, PetscMax(1, nl), &r->wts));
   PetscCall(PetscStrcasecmp(r->pde.p->output, "none", &nooutput));
   if (nooutput || !r->pde.p->output[0]) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(KfSpectralGetLayout(r->pde.sp, &lay));
@@ -600,11 +637,12 @@ PetscErrorCode KfRunCompare(MPI_Comm comm, const KfParams *p)
   for (PetscInt i = 0; i < 2; i++) PetscCall(KfStepperDestroy(&r.st[i]));
   PetscCall(KfCompareDestroy(&r.C));
   PetscCall(KfParticlesDestroy(&r.P));
-  PetscCall(PetscFree(r.rows));
+  PetscCall(PetscFree2(r.rows, r.wts));
   PetscCall(KfPdeDestroy(&r.pde.pde));
   PetscCall(VecDestroy(&r.pde.rho));
   PetscCall(VecDestroy(&r.pde.rho0));
   PetscCall(VecDestroy(&r.pde.nu));
+  PetscCall(VecDestroy(&r.pde.pi));
   PetscCall(KfSpectralDestroy(&r.pde.sp));
   PetscFunctionReturn(ierr);
 }

@@ -27,10 +27,14 @@ struct _p_KfCompare {
 
 static PetscErrorCode CompareOptions(MPI_Comm comm, const KfParams *p, PetscReal *s)
 {
+  PetscBool set;
+
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "Compare mode", "kmdflow");
-  PetscCall(KfOptionsReal(PetscOptionsObject, "-compare_s", "Order s' of the H^-s' distance between particles and PDE (default -s; 2 s' > d)", *s, 0.5 * p->dim, 50, PETSC_TRUE, s, NULL));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-compare_s", "Order s' of the H^-s' distance between particles and PDE (default -s; 2 s' > d)", *s, 0, 50, PETSC_TRUE, s, &set));
   PetscOptionsEnd();
+  if (set) PetscCheck(2 * *s > p->dim, comm, KF_ERR_INPUT, "-compare_s %s: the H^-s' norm of particles is finite only for 2 s' > d = %" PetscInt_FMT, KF_NUM(*s), p->dim);
+  else PetscCheck(2 * *s > p->dim, comm, KF_ERR_INPUT, "-s %s in d = %" PetscInt_FMT ": the distance H^-s' between particles and PDE (by default s' = s) needs 2 s' > d; give -compare_s > %s", KF_NUM(*s), p->dim, KF_NUM(0.5 * p->dim));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

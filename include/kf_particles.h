@@ -32,6 +32,10 @@ PETSC_EXTERN PetscErrorCode KfParticlesDiagnostics(KfParticles, PetscReal t, Vec
 PETSC_EXTERN PetscErrorCode KfParticlesOutputPositions(KfParticles, Vec X, PetscReal out[]);
 /* The weights w_i (1/N without -flow fisher_rao|wfr). */
 PETSC_EXTERN PetscErrorCode KfParticlesOutputWeights(KfParticles, Vec X, PetscReal out[]);
+/* Installs what the particles need after each time step (resampling of weighted particles, -resample_ess). */
+PETSC_EXTERN PetscErrorCode KfParticlesSetUpTS(KfParticles, TS);
+/* Number of resampling events so far. */
+PETSC_EXTERN PetscInt KfParticlesResampleCount(KfParticles);
 /* Whether the particles carry weights (-flow fisher_rao or wfr). */
 PETSC_EXTERN PetscBool KfParticlesWeighted(KfParticles);
 PETSC_EXTERN PetscErrorCode KfParticlesDescribe(KfParticles, char[], size_t);

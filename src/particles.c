@@ -62,7 +62,12 @@ struct _p_KfParticles {
   PetscReal      *epot, *egrad; /* per particle: log rho~ - log pi and its gradient (SoA, ldt) */
   PetscReal      *kpot, *kgrad, *ppot, *pgrad; /* work: estimate and pi at the particles */
   PetscReal      *lrho0; /* -entropy_estimate weights (Fisher-Rao): log rho_0 at the fixed positions; rho_t(X_i) = N w_i rho_0(X_i) */
+  PetscReal       resample_ess; /* resample when ESS < resample_ess N (0: never) */
+  PetscInt        nresample;
 };
+
+/* The stream of the counter-based generator used by resampling (draws of -init use streams 0..d-1). */
+#define KF_STREAM_RESAMPLE 0x7265736dULL
 
 static const char *const KfEntropyEstimates[] = {"kde", "weights", "KfEntropyEstimate", "KF_ENTROPY_", NULL};
 
@@ -426,6 +431,135 @@ static PetscErrorCode SetupEntropy(KfParticles P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  Systematic resampling, the same on any number of ranks: weights become exact integers (w 2^62, truncated), their
+  prefix sums are exact (MPI_Exscan of int64), the offset u comes from (seed, KF_STREAM_RESAMPLE, count), and new
+  particle j copies the source i whose integer interval holds (j + u) T/N (T the integer total). Sources map to
+  contiguous target ranges, sent to their owners with one MPI_Alltoallv. All weights become 1/N.
+*/
+static PetscErrorCode Resample(KfParticles P, PetscScalar u[])
+{
+  const PetscInt  nc = P->nc, d = P->dim, n = P->nlocal;
+  const PetscBool fr = (PetscBool)(P->xfix != NULL);
+  PetscMPIInt     size, rank, *scount, *sdisp, *rcount, *rdisp;
+  PetscInt64      lsum = 0, off = 0, T, *starts;
+  PetscReal      *send, *recv;
+  __int128        U;
+  PetscInt64      j0, j1;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(P->comm, &size));
+  for (PetscInt i = 0; i < n; i++) lsum += (PetscInt64)ldexp(StateWeight(P, u, i), 62);
+  PetscCallMPI(MPI_Exscan(&lsum, &off, 1, MPIU_INT64, MPI_SUM, P->comm));
+  PetscCallMPI(MPI_Allreduce(&lsum, &T, 1, MPIU_INT64, MPI_SUM, P->comm));
+  PetscCallMPI(MPI_Comm_rank(P->comm, &rank));
+  if (!rank) off = 0; /* MPI_Exscan leaves rank 0's result undefined */
+  U = (__int128)(KfRngUniform((uint64_t)P->p->seed, KF_STREAM_RESAMPLE, (uint64_t)P->nresample) * 0x1p20);
+  /* target j (at (j + u) T/N, u = U 2^-20) is in source i's interval [c, c + W) iff j0(c) <= j < j0(c + W),
+     j0(c) = ceil((c N 2^20 - U T) / (T 2^20)); all in 128-bit integers (c N 2^20 < 2^62 2^40 2^20) */
+#define FIRST_TARGET(c) ((PetscInt64)(((__int128)(c) * P->N * ((__int128)1 << 20) - U * T + (__int128)T * ((__int128)1 << 20) - 1) / ((__int128)T * ((__int128)1 << 20))))
+  PetscCall(PetscMalloc2(size + 1, &starts, 4 * size, &scount));
+  sdisp  = scount + size;
+  rcount = scount + 2 * size;
+  rdisp  = scount + 3 * size;
+  PetscCallMPI(MPI_Allgather(&P->start, 1, MPIU_INT64, starts, 1, MPIU_INT64, P->comm));
+  starts[size] = P->N;
+  j0 = PetscMax(0, FIRST_TARGET(off));
+  j1 = PetscMin(P->N, FIRST_TARGET(off + lsum));
+  PetscCall(PetscMalloc2(PetscMax(1, (j1 - j0) * d), &send, PetscMax(1, n * d), &recv));
+  {
+    PetscInt64 c = off, j = j0;
+    PetscInt   ld;
+    const PetscReal *x = StatePositions(P, u, &ld);
+
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscInt64 w = (PetscInt64)ldexp(StateWeight(P, u, i), 62), jend = PetscMin(P->N, FIRST_TARGET(c + w));
+
+      for (; j < jend; j++)
+        for (PetscInt k = 0; k < d; k++) send[(j - j0) * d + k] = x[i * ld + k];
+      c += w;
+    }
+  }
+  for (PetscMPIInt r = 0; r < size; r++) {
+    const PetscInt64 a = PetscMax(j0, starts[r]), b = PetscMin(j1, starts[r + 1]);
+
+    scount[r] = (PetscMPIInt)(b > a ? (b - a) * d : 0);
+    sdisp[r]  = (PetscMPIInt)(b > a ? (a - j0) * d : 0);
+  }
+  PetscCallMPI(MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, P->comm));
+  rdisp[0] = 0;
+  for (PetscMPIInt r = 1; r < size; r++) rdisp[r] = rdisp[r - 1] + rcount[r - 1];
+  PetscCheck(rdisp[size - 1] + rcount[size - 1] == n * d, PETSC_COMM_SELF, PETSC_ERR_PLIB, "resampling delivered %d values for %d", rdisp[size - 1] + rcount[size - 1], (int)(n * d));
+  PetscCallMPI(MPI_Alltoallv(send, scount, sdisp, MPIU_REAL, recv, rcount, rdisp, MPIU_REAL, P->comm));
+#undef FIRST_TARGET
+  for (PetscInt i = 0; i < n; i++) {
+    for (PetscInt k = 0; k < d; k++) {
+      if (fr) P->xfix[i * d + k] = recv[i * d + k];
+      else u[i * nc + k] = recv[i * d + k];
+    }
+    u[i * nc + nc - 1] = 1.0 / (PetscReal)P->N;
+  }
+  P->nresample++;
+  PetscCall(PetscFree2(send, recv));
+  PetscCall(PetscFree2(starts, scount));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After each accepted step: resample when the effective sample size 1/sum w^2 falls below resample_ess N. */
+static PetscErrorCode ResamplePostStep(TS ts)
+{
+  KfParticles  P;
+  Vec          X;
+  PetscScalar *u;
+  PetscReal    sum[2];
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &P));
+  PetscCall(TSGetSolution(ts, &X));
+  PetscCall(VecGetArray(X, &u));
+  for (PetscInt i = 0; i < P->nlocal; i++) {
+    const PetscReal w = StateWeight(P, u, i);
+
+    P->vwork[i]            = w * w;
+    P->vwork[P->nlocal + i] = w;
+  }
+  PetscCall(KfRingReduce(P->ring, 2, P->vwork, sum));
+  if (sum[1] * sum[1] / sum[0] < P->resample_ess * (PetscReal)P->N) {
+    PetscCall(Resample(P, u));
+    PetscCall(VecRestoreArray(X, &u));
+    PetscCall(TSRestartStep(ts)); /* the FSAL stage of the last step no longer belongs to this state */
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(VecRestoreArray(X, &u));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfParticlesSetUpTS(KfParticles P, TS ts)
+{
+  PetscFunctionBeginUser;
+  if (P->resample_ess <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TSSetApplicationContext(ts, P));
+  PetscCall(TSSetPostStep(ts, ResamplePostStep));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt KfParticlesResampleCount(KfParticles P)
+{
+  return P->nresample;
+}
+
+/* -resample_ess (weighted particles only). */
+static PetscErrorCode ReadResample(KfParticles P)
+{
+  PetscFunctionBeginUser;
+  if (!P->weighted) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscOptionsBegin(P->comm, NULL, "Weighted particles", "kmdflow");
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-resample_ess", "Resample (systematic, the same on any number of ranks) when the effective sample size 1/sum w^2 drops below this fraction of N (0: never)", 0.0, 0.0, 1.0, PETSC_FALSE, &P->resample_ess, NULL));
+  PetscOptionsEnd();
+  PetscCheck(!(P->resample_ess > 0 && P->lrho0), P->comm, KF_ERR_INPUT, "-resample_ess %s with -entropy_estimate weights: the estimate needs the positions drawn from -init, which resampling replaces; use -entropy_estimate kde", KF_NUM(P->resample_ess));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *out)
 {
   KfParticles P;
@@ -454,6 +588,7 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   if (P->domain == KF_DOMAIN_TORUS && !P->sring) PetscCall(SetupGridTarget(P));
   if (P->field) PetscCall(PetscCalloc2(P->dim * P->ldt, &P->sgrad, P->ldt, &P->spot));
   if (p->sigma > 0) PetscCall(SetupEntropy(P));
+  PetscCall(ReadResample(P));
   *out = P;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -385,6 +385,7 @@ static PetscErrorCode PSummary(PRunCtx *r)
   PetscCall(PetscPrintf(r->comm, "  time steps         %" PetscInt_FMT " to t = %s, %" PetscInt_FMT " outputs, %.2f s wall\n", steps, KF_NUM(r->last.time), r->nout, now - r->t_start));
   PetscCall(PetscPrintf(r->comm, "  energy             E(0) = %.12e  E(T) = %.12e\n", (double)r->first.energy, (double)r->last.energy));
   PetscCall(PetscPrintf(r->comm, "  mean |V|^2         %.6e at T\n", (double)r->last.mean_v2));
+  if (KfParticlesWeighted(r->P)) PetscCall(PetscPrintf(r->comm, "  weights            total %.15f, ESS %.6g of %" PetscInt64_FMT " at T, %" PetscInt_FMT " resampling%s\n", (double)r->last.total_weight, (double)r->last.ess, N, KfParticlesResampleCount(r->P), KfParticlesResampleCount(r->P) == 1 ? "" : "s"));
   if (r->io) PetscCall(PetscPrintf(r->comm, "  output             %s (+ XDMF)\n", r->p->output));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -400,6 +401,7 @@ static PetscErrorCode PRunBody(PRunCtx *r)
   PetscCall(KfParticlesCreate(r->comm, r->p, &r->P));
   PetscCall(DefaultMaxNorm());
   PetscCall(KfStepperCreate(r->comm, NULL, KfParticlesRHSFunction, r->P, r->p->output_dt, &r->st));
+  PetscCall(KfParticlesSetUpTS(r->P, r->st.ts));
   PetscCall(KfCheckUnusedOptions(r->comm, r->p->strict));
   PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
   PetscCall(PetscMalloc1(PetscMax(1, nl * r->p->dim), &r->rows));
@@ -606,6 +608,7 @@ static PetscErrorCode CRunBody(CRunCtx *r)
   PetscCall(KfCompareCreate(r->pde.comm, p, r->pde.sp, r->pde.nu, N, &r->C));
   PetscCall(KfStepperCreate(r->pde.comm, NULL, KfPdeRHSFunction, r->pde.pde, p->output_dt, &r->st[0]));
   PetscCall(KfStepperCreate(r->pde.comm, "particles_", KfParticlesRHSFunction, r->P, p->output_dt, &r->st[1]));
+  PetscCall(KfParticlesSetUpTS(r->P, r->st[1].ts));
   PetscCheck(r->st[1].tfinal == r->st[0].tfinal, r->pde.comm, KF_ERR_INPUT, "-particles_ts_max_time %s: both steppers run to -ts_max_time %s in compare mode", KF_NUM(r->st[1].tfinal), KF_NUM(r->st[0].tfinal));
   PetscCall(KfCheckUnusedOptions(r->pde.comm, p->strict));
   PetscCall(CSetupOutput(r));

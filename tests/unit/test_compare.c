@@ -314,7 +314,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, const Case *T)
     PetscReal *x;
 
     PetscCall(LocalRows(comm, T->N, p.dim, p.L, split, &nl, &x));
-    PetscCall(KfCompareDistances(C, rho, nl, x, EN, &dist[split]));
+    PetscCall(KfCompareDistances(C, rho, nl, x, NULL, EN, &dist[split]));
     PetscCall(PetscFree(x));
   }
 
@@ -383,7 +383,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, const Case *T)
       cn += Conv(&fn, p.s, &xi) / (PetscReal)T->N;
     }
     EN = 0.5 * (e2 - 2 * cn + Inner(&fn, &fn, p.s));
-    PetscCall(KfCompareDistances(C, rho, nl, x, EN, &dist[0]));
+    PetscCall(KfCompareDistances(C, rho, nl, x, NULL, EN, &dist[0]));
     PetscCall(PetscFree(x));
     PetscCall(PetscSNPrintf(where, sizeof(where), "w1 %.17g, L/(4N) %.17g", (double)dist[0].w1, (double)(p.L / (4.0 * T->N))));
     PetscCall(KfTestCheckValue(comm, T->name, "lattice vs uniform: w1 = L/(4N) (rel)", PetscAbsReal(dist[0].w1 * 4.0 * T->N / p.L - 1), 1e-12, where));

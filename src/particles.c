@@ -63,6 +63,7 @@ struct _p_KfParticles {
   PetscReal      *kpot, *kgrad, *ppot, *pgrad; /* work: estimate and pi at the particles */
   PetscReal      *lrho0; /* -entropy_estimate weights (Fisher-Rao): log rho_0 at the fixed positions; rho_t(X_i) = N w_i rho_0(X_i) */
   PetscReal       resample_ess; /* resample when ESS < resample_ess N (0: never) */
+  PetscInt        frstep;       /* -fr_step: KF_FRSTEP_RK (state w), _MD or _EXP (state r = log(N w) up to a constant) */
   PetscInt        nresample;
 };
 
@@ -70,6 +71,13 @@ struct _p_KfParticles {
 #define KF_STREAM_RESAMPLE 0x7265736dULL
 
 static const char *const KfEntropyEstimates[] = {"kde", "weights", "KfEntropyEstimate", "KF_ENTROPY_", NULL};
+
+typedef enum {
+  KF_FRSTEP_RK,
+  KF_FRSTEP_MD,
+  KF_FRSTEP_EXP
+} KfFRStep;
+static const char *const KfFRSteps[] = {"rk", "md", "exp", "KfFRStep", "KF_FRSTEP_", NULL};
 
 static PetscErrorCode SplitFileSpec(const char opt[], const char spec[], char path[], size_t len, const char **dataset)
 {
@@ -201,7 +209,7 @@ static PetscErrorCode InitState(KfParticles P)
   for (PetscInt i = 0; i < P->nlocal; i++) {
     if (nc > 1 || !P->weighted)
       for (PetscInt c = 0; c < d; c++) u[i * nc + c] = pos[i * d + c];
-    if (P->weighted) u[i * nc + nc - 1] = 1.0 / (PetscReal)P->N;
+    if (P->weighted) u[i * nc + nc - 1] = P->frstep == KF_FRSTEP_RK ? 1.0 / (PetscReal)P->N : 0.0;
   }
   PetscCall(VecRestoreArray(P->X, &u));
   if (P->p->flow == KF_FLOW_FISHER_RAO) P->xfix = pos;
@@ -216,9 +224,27 @@ static const PetscReal *StatePositions(KfParticles P, const PetscScalar u[], Pet
   return P->xfix ? P->xfix : u;
 }
 
-static PetscReal StateWeight(KfParticles P, const PetscScalar u[], PetscInt i)
+/*
+  The weights of the state u into qs: w_i itself, or with log-weights w_i = e^{r_i - m} / sum_j e^{r_j - m}
+  (m = max r, an exact reduction; the sum by the ring's fixed tree), the same bits on any number of ranks. Collective.
+*/
+static PetscErrorCode LoadWeights(KfParticles P, const PetscScalar u[])
 {
-  return P->weighted ? u[i * P->nc + P->nc - 1] : 1.0 / (PetscReal)P->N;
+  const PetscInt n = P->nlocal, nc = P->nc;
+  PetscReal      m = -PETSC_MAX_REAL, Z;
+
+  PetscFunctionBeginUser;
+  if (!P->weighted) PetscFunctionReturn(PETSC_SUCCESS);
+  if (P->frstep == KF_FRSTEP_RK) {
+    for (PetscInt i = 0; i < n; i++) P->qs[i] = u[i * nc + nc - 1];
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt i = 0; i < n; i++) m = PetscMax(m, u[i * nc + nc - 1]);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &m, 1, MPIU_REAL, MPI_MAX, P->comm));
+  for (PetscInt i = 0; i < n; i++) P->qs[i] = PetscExpReal(u[i * nc + nc - 1] - m);
+  PetscCall(KfRingReduce(P->ring, 1, P->qs, &Z));
+  for (PetscInt i = 0; i < n; i++) P->qs[i] /= Z;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscReal Wrap(PetscReal x, PetscReal L)
@@ -449,7 +475,8 @@ static PetscErrorCode Resample(KfParticles P, PetscScalar u[])
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(P->comm, &size));
-  for (PetscInt i = 0; i < n; i++) lsum += (PetscInt64)ldexp(StateWeight(P, u, i), 62);
+  PetscCall(LoadWeights(P, u));
+  for (PetscInt i = 0; i < n; i++) lsum += (PetscInt64)ldexp(P->qs[i], 62);
   PetscCallMPI(MPI_Exscan(&lsum, &off, 1, MPIU_INT64, MPI_SUM, P->comm));
   PetscCallMPI(MPI_Allreduce(&lsum, &T, 1, MPIU_INT64, MPI_SUM, P->comm));
   PetscCallMPI(MPI_Comm_rank(P->comm, &rank));
@@ -473,7 +500,7 @@ static PetscErrorCode Resample(KfParticles P, PetscScalar u[])
     const PetscReal *x = StatePositions(P, u, &ld);
 
     for (PetscInt i = 0; i < n; i++) {
-      const PetscInt64 w = (PetscInt64)ldexp(StateWeight(P, u, i), 62), jend = PetscMin(P->N, FIRST_TARGET(c + w));
+      const PetscInt64 w = (PetscInt64)ldexp(P->qs[i], 62), jend = PetscMin(P->N, FIRST_TARGET(c + w));
 
       for (; j < jend; j++)
         for (PetscInt k = 0; k < d; k++) send[(j - j0) * d + k] = x[i * ld + k];
@@ -497,7 +524,7 @@ static PetscErrorCode Resample(KfParticles P, PetscScalar u[])
       if (fr) P->xfix[i * d + k] = recv[i * d + k];
       else u[i * nc + k] = recv[i * d + k];
     }
-    u[i * nc + nc - 1] = 1.0 / (PetscReal)P->N;
+    u[i * nc + nc - 1] = P->frstep == KF_FRSTEP_RK ? 1.0 / (PetscReal)P->N : 0.0;
   }
   P->nresample++;
   PetscCall(PetscFree2(send, recv));
@@ -517,10 +544,11 @@ static PetscErrorCode ResamplePostStep(TS ts)
   PetscCall(TSGetApplicationContext(ts, &P));
   PetscCall(TSGetSolution(ts, &X));
   PetscCall(VecGetArray(X, &u));
+  PetscCall(LoadWeights(P, u));
   for (PetscInt i = 0; i < P->nlocal; i++) {
-    const PetscReal w = StateWeight(P, u, i);
+    const PetscReal w = P->qs[i];
 
-    P->vwork[i]            = w * w;
+    P->vwork[i]             = w * w;
     P->vwork[P->nlocal + i] = w;
   }
   PetscCall(KfRingReduce(P->ring, 2, P->vwork, sum));
@@ -537,6 +565,15 @@ static PetscErrorCode ResamplePostStep(TS ts)
 PetscErrorCode KfParticlesSetUpTS(KfParticles P, TS ts)
 {
   PetscFunctionBeginUser;
+  if (P->frstep == KF_FRSTEP_EXP) {
+    PetscBool euler, fixed;
+    TSAdapt   adapt;
+
+    PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSEULER, &euler));
+    PetscCall(TSGetAdapt(ts, &adapt));
+    PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+    PetscCheck(euler && fixed, P->comm, KF_ERR_INPUT, "-fr_step exp: the entropy-exact step is taken by -ts_type euler with -ts_adapt_type none and a fixed -ts_dt");
+  }
   if (P->resample_ess <= 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TSSetApplicationContext(ts, P));
   PetscCall(TSSetPostStep(ts, ResamplePostStep));
@@ -548,14 +585,23 @@ PetscInt KfParticlesResampleCount(KfParticles P)
   return P->nresample;
 }
 
-/* -resample_ess (weighted particles only). */
-static PetscErrorCode ReadResample(KfParticles P)
+/* -fr_step and -resample_ess (weighted particles only). */
+static PetscErrorCode ReadWeightOptions(KfParticles P)
 {
   PetscFunctionBeginUser;
   if (!P->weighted) PetscFunctionReturn(PETSC_SUCCESS);
   PetscOptionsBegin(P->comm, NULL, "Weighted particles", "kmdflow");
+  if (P->p->flow == KF_FLOW_FISHER_RAO) PetscCall(KfOptionsEnum(PetscOptionsObject, "-fr_step", "Fisher-Rao weights: rk (the ODE for w with the -ts_type integrator), md (the ODE for log w: with -ts_type euler the mirror-descent step) or exp (the entropy-exact step, -sigma > 0, -ts_type euler with a fixed -ts_dt)", KfFRSteps, KF_FRSTEP_RK, &P->frstep));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-resample_ess", "Resample (systematic, the same on any number of ranks) when the effective sample size 1/sum w^2 drops below this fraction of N (0: never)", 0.0, 0.0, 1.0, PETSC_FALSE, &P->resample_ess, NULL));
   PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After SetupEntropy: the options that contradict each other. */
+static PetscErrorCode CheckWeightOptions(KfParticles P)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(P->frstep != KF_FRSTEP_EXP || P->p->sigma > 0, P->comm, KF_ERR_INPUT, "-fr_step exp: the entropy-exact step needs the entropy, -sigma > 0");
   PetscCheck(!(P->resample_ess > 0 && P->lrho0), P->comm, KF_ERR_INPUT, "-resample_ess %s with -entropy_estimate weights: the estimate needs the positions drawn from -init, which resampling replaces; use -entropy_estimate kde", KF_NUM(P->resample_ess));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -582,13 +628,14 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   PetscCall(PetscCalloc5(P->dim * P->ldt, &P->xt, P->dim * PetscMax(1, P->nlocal), &P->xs, PetscMax(1, P->nlocal), &P->qs, P->dim * P->ldt, &P->grad, P->ldt, &P->pot));
   PetscCall(PetscMalloc1(4 * PetscMax(1, P->nlocal), &P->vwork));
   for (PetscInt i = 0; i < P->nlocal; i++) P->qs[i] = 1.0 / (PetscReal)P->N;
+  PetscCall(ReadWeightOptions(P));
   PetscCall(InitState(P));
   PetscCall(SetupLongRange(P));
   PetscCall(SetupSamples(P));
   if (P->domain == KF_DOMAIN_TORUS && !P->sring) PetscCall(SetupGridTarget(P));
   if (P->field) PetscCall(PetscCalloc2(P->dim * P->ldt, &P->sgrad, P->ldt, &P->spot));
   if (p->sigma > 0) PetscCall(SetupEntropy(P));
-  PetscCall(ReadResample(P));
+  PetscCall(CheckWeightOptions(P));
   *out = P;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -706,7 +753,7 @@ static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_
 
   PetscFunctionBeginUser;
   LoadBlock(P, x, ld, P->xt, P->xs);
-  for (PetscInt i = 0; i < P->nlocal && P->weighted; i++) P->qs[i] = StateWeight(P, u, i);
+  PetscCall(LoadWeights(P, u));
   PetscCall(KfRingSum(P->ring, P->kernel, P->nlocal, P->ldt, P->xt, P->xs, P->qs, P->grad, with_pot ? P->pot : NULL));
   if (P->lr) {
     if (P->weighted) PetscCall(KfFourierStructureWeighted(P->lr, P->nlocal, P->ldt, P->xt, P->qs, P->sx));
@@ -740,6 +787,25 @@ static PetscErrorCode FirstVariation(KfParticles P, PetscReal *vbar)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  d/dt of particle i's weight entry: rk: dw_i/dt = -alpha w_i (V_i - Vbar); md: dr_i/dt = -alpha (V_i - Vbar) for r = log w
+  (forward Euler on r is the mirror-descent step of math spec D.5); exp: the entropy-exact step of D.5 as an Euler
+  increment, (r_new - r_i)/tau with r_new = a r^_i - (1 - a)/sigma (V_i - sigma r^_i), a = e^{-alpha sigma tau},
+  r^_i = log(N w_i): exact for any tau when F is linear in mu.
+*/
+static PetscReal WeightRate(KfParticles P, TS ts, const PetscScalar u[], PetscInt i, PetscReal vbar)
+{
+  const PetscReal alpha = P->p->alpha, sigma = P->p->sigma, r = u[i * P->nc + P->nc - 1];
+  PetscReal       tau, a, rhat;
+
+  if (P->frstep == KF_FRSTEP_RK) return -alpha * P->qs[i] * (P->vwork[i] - vbar);
+  if (P->frstep == KF_FRSTEP_MD || !ts) return -alpha * (P->vwork[i] - vbar);
+  (void)TSGetTimeStep(ts, &tau);
+  a    = PetscExpReal(-alpha * sigma * tau);
+  rhat = PetscLogReal((PetscReal)P->N * P->qs[i]);
+  return (a * rhat - (1 - a) / sigma * (P->vwork[i] - sigma * rhat) - r) / tau;
+}
+
 /* dx_i/dt = -beta grad V(X_i), dw_i/dt = -alpha w_i (V_i - sum_j w_j V_j) (math spec F.1; beta = 1, alpha = 0: Wasserstein). */
 PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
 {
@@ -753,15 +819,15 @@ PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ct
   PetscCall(PetscLogEventBegin(KF_EVENT_PARTICLE_RHS, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(Sums(P, x, P->weighted));
-  PetscCall(VecRestoreArrayRead(X, &x));
   if (P->weighted) PetscCall(FirstVariation(P, &vbar));
   PetscCall(VecGetArray(F, &f));
   for (PetscInt i = 0; i < P->nlocal; i++) {
     if (!P->xfix)
       for (PetscInt c = 0; c < P->dim; c++) f[i * nc + c] = P->p->beta * Velocity(P, i, c);
-    if (P->weighted) f[i * nc + nc - 1] = -P->p->alpha * P->qs[i] * (P->vwork[i] - vbar);
+    if (P->weighted) f[i * nc + nc - 1] = WeightRate(P, ts, x, i, vbar);
   }
   PetscCall(VecRestoreArray(F, &f));
+  PetscCall(VecRestoreArrayRead(X, &x));
   PetscCall(PetscLogEventEnd(KF_EVENT_PARTICLE_RHS, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -838,7 +904,8 @@ PetscErrorCode KfParticlesOutputWeights(KfParticles P, Vec X, PetscReal out[])
 
   PetscFunctionBeginUser;
   PetscCall(VecGetArrayRead(X, &u));
-  for (PetscInt i = 0; i < P->nlocal; i++) out[i] = StateWeight(P, u, i);
+  PetscCall(LoadWeights(P, u));
+  for (PetscInt i = 0; i < P->nlocal; i++) out[i] = P->qs[i];
   PetscCall(VecRestoreArrayRead(X, &u));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -161,7 +161,7 @@ static PetscErrorCode Record(void *ctx, PetscReal t)
   PetscFunctionBeginUser;
   PetscCall(KfPdeDiagnostics(r->pde, t, r->rho, &dg));
   PetscCall(TSGetStepNumber(r->st.ts, &step));
-  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.energy) && isfinite(dg.rho_max) && isfinite(dg.dissipation)), t, "density"));
+  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.rho_max) && isfinite(dg.dissipation) && !(r->p->sigma > 0 && dg.rho_min <= 0)), t, r->p->sigma > 0 && dg.rho_min <= 0 ? "density (it reached rho <= 0, where the entropy sigma log rho is undefined)" : "density"));
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
@@ -352,7 +352,7 @@ static PetscErrorCode PRecord(void *ctx, PetscReal t)
   PetscCall(KfParticlesGetState(r->P, &X));
   PetscCall(KfParticlesDiagnostics(r->P, t, X, &dg));
   PetscCall(TSGetStepNumber(r->st.ts, &step));
-  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.energy) && isfinite(dg.mean_v2) && isfinite(dg.centroid[0])), t, "particle positions"));
+  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.energy) && isfinite(dg.mean_v2) && isfinite(dg.centroid[0])), t, KfParticlesWeighted(r->P) ? "particle state (positions or weights)" : "particle positions"));
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
@@ -507,7 +507,7 @@ static PetscErrorCode CRecord(void *ctx, PetscReal t)
   PetscCall(KfPdeDiagnostics(r->pde.pde, t, r->pde.rho, &pd));
   PetscCall(KfStepperCheckFinite(&r->st[0], (PetscBool)(isfinite(pd.energy) && isfinite(pd.rho_max)), t, "density"));
   PetscCall(KfParticlesDiagnostics(r->P, t, X, &qd));
-  PetscCall(KfStepperCheckFinite(&r->st[1], (PetscBool)(isfinite(qd.energy) && isfinite(qd.centroid[0])), t, "particle positions"));
+  PetscCall(KfStepperCheckFinite(&r->st[1], (PetscBool)(isfinite(qd.energy) && isfinite(qd.centroid[0])), t, KfParticlesWeighted(r->P) ? "particle state (positions or weights)" : "particle positions"));
   PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
   if (KfParticlesWeighted(r->P)) PetscCall(KfParticlesOutputWeights(r->P, X, r->wts));
   PetscCall(KfCompareDistances(r->C, r->pde.rho, nl, r->rows, KfParticlesWeighted(r->P) ? r->wts : NULL, qd.energy_kmd, &cd));

@@ -70,7 +70,7 @@ static PetscErrorCode StepperHint(KfStepper *st, char hint[], size_t len)
   PetscCall(TSGetAdapt(st->ts, &adapt));
   PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
   PetscCall(TSGetTimeStep(st->ts, &dt));
-  if (fixed) PetscCall(PetscSNPrintf(hint, len, "the fixed step -ts_dt %s is too large for this grid; use a smaller -ts_dt, or adaptive stepping (-ts_rk_type 5dp -ts_adapt_type basic)", KF_NUM(dt)));
+  if (fixed) PetscCall(PetscSNPrintf(hint, len, "the fixed step -ts_dt %s is too large for this problem; use a smaller -ts_dt, or adaptive stepping (-ts_rk_type 5dp -ts_adapt_type basic)", KF_NUM(dt)));
   else PetscCall(PetscSNPrintf(hint, len, "the adaptive stepper lost control; tighten -ts_rtol and -ts_atol or lower -ts_adapt_dt_max"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

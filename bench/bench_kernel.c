@@ -1,7 +1,8 @@
 /* bench_kernel.c - interactions per second of KfKernelTile against a plain scalar double loop and the
    in-core ceiling of its operation count (one rank; not a test)
 
-   For every kernel in d = 1 and d = 3 (sobolev only in d = 1) the tile streams ns sources past nt targets,
+   For every kernel in d = 1 and d = 3 (sobolev: closed forms in d = 1, the Ewald short-range part in d = 2
+   and 3, cases ewald_*) the tile streams ns sources past nt targets,
    sizes like the solver's (sources resident in L1/L2). The ceiling: KfKernelGetOps counts the vector
    instructions per 8 interactions by port class; with f the measured clock and P the pipes of a class,
    cycles per 8 interactions = max over classes of (instructions / P), divisions at an assumed throughput.
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kf_ewald.h"
 #include "kf_kernel.h"
 
 static const char help[] = "Benchmark of the pair-kernel tile: kmdflow-bench-kernel [-nt 512] [-ns 2048] [-samples 15] [-min_time 0.02] [-freq_ghz F] [-only NAME]\n";
@@ -33,6 +35,10 @@ static const Case cases[] = {
     {"sobolev_s3", "sobolev", "torus", 1, 3, TWOPI, 0, 0, 0, 0},
     {"sobolev_s1.25", "sobolev", "torus", 1, 1.25, TWOPI, 0, 0, 0, 0},
     {"sobolev_s1.5", "sobolev", "torus", 1, 1.5, TWOPI, 0, 0, 0, 0},
+    {"ewald_s1", "sobolev", "torus", 2, 1, TWOPI, 0, 0, 0, 0},
+    {"ewald_s1", "sobolev", "torus", 3, 1, TWOPI, 0, 0, 0, 0},
+    {"ewald_s1.5", "sobolev", "torus", 2, 1.5, TWOPI, 0, 0, 0, 0},
+    {"ewald_s1.5", "sobolev", "torus", 3, 1.5, TWOPI, 0, 0, 0, 0},
     {"gaussT_h1", "gaussian", "torus", 1, 1, TWOPI, 1, 0, 0, 0},
     {"gaussT_h1", "gaussian", "torus", 3, 1, TWOPI, 1, 0, 0, 0},
     {"gaussian_h1", "gaussian", "free", 1, 1, 0, 1, 0, 0, 0},
@@ -51,32 +57,38 @@ static const Case cases[] = {
 
 /*
   What one writes without thinking about SIMD: for i, for j, libm calls, compiled with the same flags.
-  Sobolev closed forms: {x/L} by floor and a Horner polynomial in it; the series kernels call KfKernelEval.
+  Sobolev closed forms: {x/L} by floor and a Horner polynomial in it; the series kernels call KfKernelEval;
+  Ewald (d >= 2) calls the scalar short-range pair function KfEwaldShortPair (the tile sums that part only).
 */
 typedef struct {
   const Case *c;
   KfKernel    k;
+  KfEwald     ew;       /* sobolev in d >= 2 */
   PetscReal   bern[20]; /* coefficients of L^{2s-1} K'({x/L}), highest power first */
   PetscInt    nbern, nimg;
 } Scalar;
 
-static void SetUpScalar(const Case *c, KfKernel k, Scalar *sc)
+static PetscErrorCode SetUpScalar(const Case *c, KfKernel k, Scalar *sc)
 {
   static const double bnum[17] = {1, -1, 1, 0, -1, 0, 1, 0, -1, 0, 5, 0, -691, 0, 7, 0, -3617}, bden[17] = {1, 2, 6, 1, 30, 1, 42, 1, 30, 1, 66, 1, 2730, 1, 6, 1, 510};
   const int           s = (int)c->s, n = 2 * s - 1;
   double              fact = 1, binom = 1;
 
+  PetscFunctionBeginUser;
   sc->c     = c;
   sc->k     = k;
+  sc->ew    = NULL;
   sc->nbern = 0;
   sc->nimg  = (PetscInt)floor(sqrt(80.0) * c->h / (c->L > 0 ? c->L : 1) + 0.5);
-  if (strcmp(c->kernel, "sobolev") || c->s != s) return;
+  if (!strcmp(c->kernel, "sobolev") && c->dim > 1) PetscCall(KfEwaldCreate(c->dim, c->s, c->L, 1e-13, &sc->ew)); /* the tile's default -ewald_tol */
+  if (strcmp(c->kernel, "sobolev") || c->dim > 1 || c->s != s) PetscFunctionReturn(PETSC_SUCCESS);
   for (int i = 2; i <= n; i++) fact *= i;
   for (int j = 0; j <= n; j++) { /* B_n(t) = sum_j binom(n, j) B_j t^{n-j} */
     sc->bern[j] = (s % 2 ? 1 : -1) / fact * binom * bnum[j] / bden[j] * pow(c->L, n);
     binom       = binom * (n - j) / (j + 1);
   }
   sc->nbern = n + 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static void ScalarLoop(const Scalar *sc, PetscInt nt, const PetscReal *xt, PetscInt ns, const PetscReal *xs, const PetscReal *qs, PetscReal *grad)
@@ -99,6 +111,13 @@ static void ScalarLoop(const Scalar *sc, PetscInt nt, const PetscReal *xt, Petsc
 
         for (PetscInt m = 0; m < sc->nbern; m++) p = p * t + sc->bern[m];
         grad[i] += r[0] != 0 ? qs[j] * p : 0;
+        continue;
+      }
+      if (sc->ew) {
+        PetscReal g[3];
+
+        KfEwaldShortPair(sc->ew, r, NULL, g);
+        for (PetscInt a = 0; a < d; a++) grad[a * nt + i] += qs[j] * g[a];
         continue;
       }
       if (!strcmp(c->kernel, "sobolev")) {
@@ -324,7 +343,7 @@ static PetscErrorCode RunCase(const Case *c, const Sizes *z, const Machine *m)
   FillPositions(c, z->nt, xt, &state);
   FillPositions(c, z->ns, xs, &state);
   for (PetscInt j = 0; j < z->ns; j++) qs[j] = 1.0 / z->ns;
-  SetUpScalar(c, k, &sc);
+  PetscCall(SetUpScalar(c, k, &sc));
   PetscCall(PetscArrayzero(pot, z->nt));
   ips  = TimeTile(k, z, xt, xs, qs, g, NULL, &best);
   ipsp = TimeTile(k, z, xt, xs, qs, g, pot, NULL);
@@ -341,6 +360,7 @@ static PetscErrorCode RunCase(const Case *c, const Sizes *z, const Machine *m)
   PetscCall(PetscInfo(NULL, "%s\n", desc));
   printf("RESULT kernel=%s d=%d ips=%.4e ceiling=%.4e scalar_ips=%.4e best_ips=%.4e pot_ips=%.4e gflops=%.2f fraction=%.3f\n", c->name, (int)c->dim, ips, ceil8, sips, best, ipsp, ips * ops.flops / 1e9, ips / ceil8);
   PetscCall(PetscFree6(xt, xs, qs, g, gs, pot));
+  PetscCall(KfEwaldDestroy(&sc.ew));
   PetscCall(KfKernelDestroy(&k));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -23,8 +23,10 @@
   level of about 1e-14. Measured: at most 0.55 tol for d = 1..3, 0.05 <= s <= 30, 1e-15 <= tol <= 1e-3;
   at tol = 1e-13, agreement with exact Fourier sums and closed forms to 1.1e-13 (tests/unit/test_ewald.c).
 
-  Cost (tol = 1e-13, r_c = L/2): KfEwaldShort takes some 30-60 ns (one E_p table look-up; nothing beyond
-  r_c); there are 19 (d = 1), 592 (d = 2) and 15275 (d = 3) long modes.
+  Cost (tol = 1e-13, r_c = L/2): KfEwaldShort takes some 30-70 ns (e^{-z} times a polynomial from a table of
+  E_p; nothing beyond r_c); the AVX-512 tile of src/kernel.c, which sums the same table with 8 targets in
+  SIMD lanes, 2.4-3 ns per pair (gradient only) and 4.3-4.6 ns with the potential (docs/benchmark.md); there
+  are 19 (d = 1), 592 (d = 2) and 15275 (d = 3) long modes.
 
   Objects are not thread-safe (KfEwaldEval uses a work array inside the object); every other call only reads.
   Nothing here is collective: every rank makes its own object from the same input.
@@ -50,15 +52,30 @@ PETSC_EXTERN PetscErrorCode KfEwaldSelfValue(KfEwald, PetscReal *k0, PetscBool *
 /* Short-range part only, for pair loops: sum over the images of r within r_c, plus the constant; the long part is done from structure factors by the caller.
    Same conventions at r = 0 as KfEwaldEval. K or grad may be NULL (a velocity needs only grad, which skips half the work). */
 PETSC_EXTERN PetscErrorCode KfEwaldShort(KfEwald, const PetscReal r[], PetscReal *K, PetscReal grad[]);
-/* The same as a plain function for hot loops (no PETSc error stack; the object is only read, so it is thread-safe). */
+/* The same as a plain function for loops (no PETSc error stack; the object is only read, so it is thread-safe). */
 PETSC_EXTERN void KfEwaldShortPair(KfEwald, const PetscReal r[], PetscReal *K, PetscReal grad[]);
+/* The same on the unit torus for a reduced displacement y (|y_j| <= 1/2, KF_MAX_DIM entries, zero beyond d): what SIMD tiles call for the pairs their table does not cover. */
+PETSC_EXTERN void KfEwaldShortUnit(KfEwald, const PetscReal y[], PetscReal *K, PetscReal grad[]);
+
 /*
-  The short part summed over a row of sources for one target xt (d components): *pot += sum_j qs[j] K_short(xt - xs_j)
-  (if pot != NULL) and grad[c] += sum_j qs[j] d/dr_c K_short(xt - xs_j), xs SoA with leading dimension lds, j in order.
-  A source at exactly xt contributes k0short to the potential and 0 to the gradient. Vectorised in blocks (table
-  look-ups for all lanes at once); thread-safe.
+  The short part as SIMD tiles evaluate it (src/kernel.c). For a reduced displacement y on the unit torus, r2 = |y|^2,
+  z = r2 inv4t and w = r2 wscale = z/2^e0 (exactly: wscale = inv4t 2^-e0), on the pairs with w >= 1 and r2 < rc2
+    K_short = e^{-z} P_K(w) - kconst,  grad K_short = y e^{-z} P_G(w),
+  P_f on the binade b = floor(log2 w) (0 <= b < KF_EWALD_BINADES) the polynomial sum_k c_f[k KF_EWALD_BINADES + b] t^k,
+  t = w/2^{b-1} - 3 in [-1, 1) (exact); the scales L^{2s}, L^{2s-1} are in the coefficients. Beyond r_c (r2 >= rc2):
+  K_short = -kconst, grad 0. Every other pair (w < 1: |y| < 0.003 at tol = 1e-13, a fraction 3e-5 of uniform pairs in
+  d = 2; or r = 0, where the caller has its own convention) is for KfEwaldShortUnit; r2 < rc2 implies
+  w < 2^KF_EWALD_BINADES. wscale = 0 and rc2 = +inf when the table cannot be used (a split with r_c > 1/2, so several
+  images, or a fit that failed its check): every pair is then for KfEwaldShortUnit. The coefficients (64-byte aligned)
+  belong to the object. Accuracy: 5.3e-15 relative at worst, checked when the object is made (src/ewald.c).
 */
-PETSC_EXTERN void KfEwaldShortRow(KfEwald, const PetscReal xt[], PetscReal k0short, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *pot, PetscReal grad[]);
+#define KF_EWALD_TERMS 22
+#define KF_EWALD_BINADES 16
+typedef struct {
+  PetscReal        invL, inv4t, wscale, rc2, kconst;
+  const PetscReal *cK, *cG; /* KF_EWALD_TERMS x KF_EWALD_BINADES each */
+} KfEwaldTable;
+PETSC_EXTERN void KfEwaldGetTable(KfEwald, KfEwaldTable *);
 
 /* Long-range modes for structure-factor evaluation: nk wave vectors (integer k, half space, k != 0), coef[m] = the real coefficient multiplying
    e^{2πik·x/L} + e^{-2πik·x/L} (so K_long(x) = Σ_m coef[m] 2cos(2πk_m·x/L)); the caller computes S(k) = Σ_j q_j e^{-2πik·X_j/L}.

@@ -14,6 +14,7 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_zeta.h>
 #include <math.h>
+#include <stdint.h>
 
 /* ------------------------------------------------------------------------------ E_p(z), real p */
 
@@ -101,13 +102,18 @@ static inline PetscReal ExpIntSeries(const ExpIntOrder *o, PetscReal z)
   6e-16 is reached for -1.5 < p < 40 with 10-20% to spare (94 terms at z = 1, 16 at z = 10, 9 at z = 40);
   larger p converge faster.
 */
-static inline PetscReal ExpIntCF(PetscReal p, PetscReal z)
+static inline PetscReal ExpIntCFDenom(PetscReal p, PetscReal z)
 {
   const int n = 12 + (int)(100 / z);
   PetscReal t = 0;
 
   for (int i = n; i > 0; i--) t = -(PetscReal)i * (p - 1 + (PetscReal)i) / (z + p + 2 * (PetscReal)i + t);
-  return exp(-z) / (z + p + t);
+  return z + p + t;
+}
+
+static inline PetscReal ExpIntCF(PetscReal p, PetscReal z)
+{
+  return exp(-z) / ExpIntCFDenom(p, z);
 }
 
 static inline PetscReal ExpIntEval(const ExpIntOrder *o, PetscReal z)
@@ -128,83 +134,125 @@ PetscReal KfExpIntE(PetscReal p, PetscReal z)
   return ExpIntEval(&o, z);
 }
 
-/*
-  The pair loops spend their time in E_p and E_{p-1}, so on 1 <= z < z_c (the range of every image within
-  r_c) both are tabulated: Chebyshev series of KF_CHEB_N terms on intervals of width KF_CHEB_H in z. E_p is
-  analytic for z > 0, so on [z_a, z_a + h] with z_a >= 1 the series converge like rho^{-n}, rho >= 17.9, and
-  14 terms reach the rounding level (6e-15 of the interval's largest value, measured). Each table is
-  checked against the direct evaluation when it is built (between the nodes, where the interpolation
-  error peaks); a table that misses 2e-14 is dropped and the direct evaluation used, which is always
-  right, only 3-10 times slower. Below z = 1 (|y| < 2 sqrt(tau0), a few percent of the pairs) the direct
-  series is used anyway: it handles the singularity at 0. This makes KfEwaldShort 5-10 times faster.
-*/
-#define KF_CHEB_N 14
-#define KF_CHEB_H 0.25
-#define KF_CHEB_Z0 1.0
-
-typedef struct {
-  PetscInt   nint; /* intervals [z0 + i h, z0 + (i + 1) h); 0: no table */
-  PetscReal  zend; /* z0 + nint h */
-  PetscReal *c;    /* per interval the coefficients of E_p, then those of E_{p-1} */
-} ChebTable;
-
-/* Clenshaw; t in [-1, 1], c[0] already halved. */
-static inline PetscReal ChebEval(const PetscReal c[], PetscReal t)
+/* e^z E_p(z), z > 0: the table's function (the continued fraction without its factor e^{-z}, so that e^z never overflows). */
+static PetscReal ExpIntScaled(const ExpIntOrder *o, PetscReal z)
 {
-  PetscReal b1 = 0, b2 = 0;
-
-  for (int k = KF_CHEB_N - 1; k > 0; k--) {
-    const PetscReal b0 = 2 * t * b1 - b2 + c[k];
-
-    b2 = b1;
-    b1 = b0;
-  }
-  return t * b1 - b2 + c[0];
+  return z >= 1 ? 1 / ExpIntCFDenom(o->p, z) : exp(z) * ExpIntSeries(o, z);
 }
 
-static PetscErrorCode ChebTableBuild(const ExpIntOrder *F, const ExpIntOrder *G, PetscReal zc, ChebTable *tab)
+/*
+  The pair loops spend their time in E_p and E_{p-1}, so both are tabulated (kf_ewald.h, KfEwaldTable) as
+  e^{-z} times one polynomial per binade [2^e, 2^{e+1}) of z, in t = z/2^{e-1} - 3 in [-1, 1):
+  - binades because E_p has a branch point at z = 0 (z^{p-1}, or a logarithm for integer p <= 1) that sits at
+    t = -3 for every binade, so that all pieces converge alike, like 5.8^{-n}, down to any z;
+  - e^{-z} because e^z E_p(z) ~ 1/(z + p) is then as smooth at large z as at small z (on [16, 32) E_p itself
+    would need some 40 terms);
+  - KF_EWALD_TERMS = 22 terms: an error below 4e-15 relative for p > -1.5 and 3e-17 for p >= 0 (measured with
+    mpmath on binades from 2^-11 to 32); 20 terms would give 1e-13 at p = -1.5. The check below, which also sees
+    the rounding of the direct evaluation, finds at most 5.3e-15 for d = 1..3, 0.01 <= s <= 49.9 and
+    1e-16 < tol < 1e-2;
+  - KF_EWALD_BINADES = 16 binades, the top one beyond 2 z_c, so that the SIMD tile picks each coefficient
+    for 8 lanes with one two-register permute instead of a gather. Pairs below the first binade (z < 2^-10 at
+    tol = 1e-13, |y| < 0.003: a fraction 3e-5 of the pairs in d = 2) take the direct evaluation.
+  Each binade is fitted from 2 KF_EWALD_TERMS Chebyshev nodes (the truncated discrete Chebyshev transform:
+  near-minimax, and it averages the rounding of the node values) and converted to monomials in long double.
+  The fit is checked against the direct evaluation between the nodes when it is built; a table that misses
+  2e-14 relative is dropped and the direct evaluation used everywhere, which is always right, only slow.
+*/
+#define KF_EWALD_NODES (2 * KF_EWALD_TERMS)
+_Static_assert(KF_EWALD_TERMS % 2 == 0, "BinadePoly splits the terms into even and odd halves");
+#define KF_EWALD_TABLE_TOL 2e-14
+
+typedef struct {
+  PetscInt   e0;        /* binade b = 0..15 covers z in [2^(e0 + b), 2^(e0 + b + 1)) */
+  PetscReal  zlo, ztop; /* 2^e0, 2^(e0 + 16); +inf if the fit failed its check (c is then not used) */
+  PetscReal *c, *mem;   /* c (64-byte aligned in mem): [f][k][b], f = 0 for E_p, 1 for E_{p-1}, coefficient k of t^k */
+} BinadeTable;
+
+/* Monomial coefficients c[k * KF_EWALD_BINADES] (k < KF_EWALD_TERMS) of scale e^z E_p(z) on z = zb (3 + t)/2, t in [-1, 1]. */
+static void BinadeFit(const ExpIntOrder *o, PetscReal scale, PetscReal zb, PetscReal *c)
 {
-  const ExpIntOrder *o[2]  = {F, G};
-  PetscReal          worst = 0;
+  const long double pi = 3.141592653589793238462643383279502884L;
+  long double       cheb[KF_EWALD_TERMS], mono[KF_EWALD_TERMS] = {0}, tprev[KF_EWALD_TERMS] = {0}, tcur[KF_EWALD_TERMS] = {1};
+  PetscReal         v[KF_EWALD_NODES];
 
-  PetscFunctionBeginUser;
-  zc        = PetscMin(zc, 745); /* beyond, e^{-z} underflows and the direct evaluation returns 0 at once */
-  tab->nint = zc > KF_CHEB_Z0 ? (PetscInt)ceil((zc - KF_CHEB_Z0) / KF_CHEB_H) : 0;
-  tab->zend = KF_CHEB_Z0 + (PetscReal)tab->nint * KF_CHEB_H;
-  tab->c    = NULL;
-  if (!tab->nint) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscMalloc1(2 * KF_CHEB_N * tab->nint, &tab->c));
-  for (PetscInt i = 0; i < tab->nint; i++) {
-    const PetscReal zmid = KF_CHEB_Z0 + ((PetscReal)i + 0.5) * KF_CHEB_H;
+  for (int j = 0; j < KF_EWALD_NODES; j++) v[j] = scale * ExpIntScaled(o, 0.5 * zb * (3 + (PetscReal)cosl(pi * (j + 0.5L) / KF_EWALD_NODES)));
+  for (int k = 0; k < KF_EWALD_TERMS; k++) {
+    long double sum = 0;
 
-    for (int f = 0; f < 2; f++) {
-      PetscReal *c = &tab->c[(2 * i + f) * KF_CHEB_N], v[KF_CHEB_N], vmax = 0, err = 0;
+    for (int j = 0; j < KF_EWALD_NODES; j++) sum += v[j] * cosl(pi * k * (j + 0.5L) / KF_EWALD_NODES);
+    cheb[k] = (k ? 2 : 1) * sum / KF_EWALD_NODES;
+  }
+  /* mono = sum_k cheb[k] T_k, the T_k as coefficient arrays: T_1 = t, T_{k+1} = 2 t T_k - T_{k-1} */
+  for (int k = 0; k < KF_EWALD_TERMS; k++) {
+    long double tnext[KF_EWALD_TERMS];
 
-      for (int j = 0; j < KF_CHEB_N; j++) {
-        v[j] = ExpIntEval(o[f], zmid + 0.5 * KF_CHEB_H * cos(PETSC_PI * (j + 0.5) / KF_CHEB_N));
-        vmax = PetscMax(vmax, PetscAbsReal(v[j]));
-      }
-      for (int k = 0; k < KF_CHEB_N; k++) {
-        PetscReal sum = 0;
-
-        for (int j = 0; j < KF_CHEB_N; j++) sum += v[j] * cos(PETSC_PI * k * (j + 0.5) / KF_CHEB_N);
-        c[k] = 2 * sum / KF_CHEB_N;
-      }
-      c[0] *= 0.5;
-      for (int j = 0; j <= KF_CHEB_N; j++) {
-        const PetscReal t = cos(PETSC_PI * j / KF_CHEB_N);
-
-        err = PetscMax(err, PetscAbsReal(ChebEval(c, t) - ExpIntEval(o[f], zmid + 0.5 * KF_CHEB_H * t)));
-      }
-      worst = PetscMax(worst, err / vmax);
+    for (int i = 0; i <= k; i++) mono[i] += cheb[k] * tcur[i];
+    for (int i = 0; i < KF_EWALD_TERMS; i++) tnext[i] = (i ? (k ? 2 : 1) * tcur[i - 1] : 0) - (k ? tprev[i] : 0);
+    for (int i = 0; i < KF_EWALD_TERMS; i++) {
+      tprev[i] = tcur[i];
+      tcur[i]  = tnext[i];
     }
   }
-  PetscCall(PetscInfo(NULL, "E_p table: %" PetscInt_FMT " intervals, worst relative interpolation error %g\n", tab->nint, (double)worst));
-  if (!(worst <= 2e-14)) {
-    PetscCall(PetscFree(tab->c));
-    tab->nint = 0;
-    tab->zend = KF_CHEB_Z0;
+  for (int k = 0; k < KF_EWALD_TERMS; k++) c[k * KF_EWALD_BINADES] = (PetscReal)mono[k];
+}
+
+/* sum_k c[k KF_EWALD_BINADES] t^k as E(t^2) + t O(t^2), the even and odd terms by Horner with fma: two chains of half the
+   length (the SIMD tile does the same; its latency is what this halves). */
+static inline PetscReal BinadePoly(const PetscReal *c, PetscReal t)
+{
+  const PetscReal t2 = t * t;
+  PetscReal       ev = c[(KF_EWALD_TERMS - 2) * KF_EWALD_BINADES], od = c[(KF_EWALD_TERMS - 1) * KF_EWALD_BINADES];
+
+  for (int k = KF_EWALD_TERMS - 4; k >= 0; k -= 2) {
+    ev = fma(ev, t2, c[k * KF_EWALD_BINADES]);
+    od = fma(od, t2, c[(k + 1) * KF_EWALD_BINADES]);
   }
+  return fma(od, t, ev);
+}
+
+/* The table's function f at z in [zlo, ztop) (scalar); t = 4 m - 3 and the binade from frexp's m in [1/2, 1) are exact. */
+static inline PetscReal BinadeEval(const BinadeTable *tab, int f, PetscReal z)
+{
+  int             ex;
+  const PetscReal t = 4 * frexp(z, &ex) - 3;
+
+  return exp(-z) * BinadePoly(&tab->c[f * KF_EWALD_TERMS * KF_EWALD_BINADES + (ex - 1 - tab->e0)], t);
+}
+
+/* Worst relative error of the polynomial of function f against scale e^z E_p(z) on binade b, between and beyond the nodes. */
+static PetscReal BinadeCheck(const BinadeTable *tab, int f, const ExpIntOrder *o, PetscReal scale, PetscInt b)
+{
+  const PetscReal zb    = ldexp(1.0, (int)(tab->e0 + b));
+  PetscReal       worst = 0;
+
+  for (int i = 0; i <= 3 * KF_EWALD_TERMS; i++) {
+    const PetscReal t = -1 + 2.0 * i / (3 * KF_EWALD_TERMS), ref = scale * ExpIntScaled(o, 0.5 * zb * (3 + t));
+
+    worst = PetscMax(worst, PetscAbsReal(BinadePoly(&tab->c[f * KF_EWALD_TERMS * KF_EWALD_BINADES + b], t) - ref) / PetscAbsReal(ref));
+  }
+  return worst;
+}
+
+/* Tables of scale[0] E_p and scale[1] E_{p-1} (o[0], o[1]) up to beyond 2 zc. */
+static PetscErrorCode BinadeTableBuild(const ExpIntOrder *o[2], const PetscReal scale[2], PetscReal zc, BinadeTable *tab)
+{
+  const PetscInt n     = 2 * KF_EWALD_TERMS * KF_EWALD_BINADES;
+  PetscReal      worst = 0;
+
+  PetscFunctionBeginUser;
+  tab->e0   = (PetscInt)floor(log2(zc)) + 2 - KF_EWALD_BINADES; /* 2^(floor(log2 zc) + 2) > 2 zc */
+  tab->zlo  = ldexp(1.0, (int)tab->e0);
+  tab->ztop = ldexp(1.0, (int)tab->e0 + KF_EWALD_BINADES);
+  PetscCall(PetscMalloc1(n + 7, &tab->mem));
+  tab->c = (PetscReal *)(((uintptr_t)tab->mem + 63) & ~(uintptr_t)63); /* each row of 16 in one or two cache lines, never split */
+  for (int f = 0; f < 2; f++)
+    for (PetscInt b = 0; b < KF_EWALD_BINADES; b++) {
+      BinadeFit(o[f], scale[f], ldexp(1.0, (int)(tab->e0 + b)), &tab->c[f * KF_EWALD_TERMS * KF_EWALD_BINADES + b]);
+      worst = PetscMax(worst, BinadeCheck(tab, f, o[f], scale[f], b));
+    }
+  PetscCall(PetscInfo(NULL, "E_p table: binades 2^%" PetscInt_FMT "..2^%" PetscInt_FMT ", worst relative error %g\n", tab->e0, tab->e0 + KF_EWALD_BINADES, (double)worst));
+  if (!(worst <= KF_EWALD_TABLE_TOL)) tab->zlo = tab->ztop = PETSC_INFINITY; /* unused, but kept: SIMD code reads it in masked-off lanes */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -217,10 +265,10 @@ struct _p_KfEwald {
   /* the split on the unit torus */
   PetscReal tau0, rc, M;
   PetscInt  nimg; /* images n with |n_j| <= nimg can come within rc of a point of [-1/2, 1/2)^d */
-  /* short part: K = Kscale (amp sum E_p(z) - cshift), grad = -Gscale amp/(2 tau0) sum y E_{p-1}(z) */
+  /* short part: K = kamp sum E_p(z) - kconst, grad = gamp sum y E_{p-1}(z), z = |y|^2 inv4t */
   ExpIntOrder F, G;
-  ChebTable   tab; /* E_p and E_{p-1} on [1, r_c^2/(4 tau0)] */
-  PetscReal   amp, cshift, Kscale, Gscale;
+  BinadeTable tab; /* kamp E_p and gamp E_{p-1} */
+  PetscReal   inv4t, kamp, gamp, kconst, Kscale;
   /* long part */
   PetscInt   nk, kmax;
   PetscInt  *k;
@@ -239,35 +287,22 @@ static inline void ReduceUnit(PetscInt d, PetscReal L, const PetscReal r[], Pets
   }
 }
 
-/* Adds E_p(z) to *sk (if wanted) and y E_{p-1}(z) to sg (if wanted) for one image y (zero-padded) with |y|^2 = r2 < r_c^2. */
+/* Adds kamp E_p(z) to *sk (if wanted) and gamp y E_{p-1}(z) to sg (if wanted) for one image y (zero-padded) with |y|^2 = r2 < r_c^2. */
 static inline void ShortTerm(const struct _p_KfEwald *ew, const PetscReal y[KF_MAX_DIM], PetscReal r2, PetscReal *sk, PetscReal sg[KF_MAX_DIM])
 {
-  const PetscReal z = r2 / (4 * ew->tau0);
-  PetscReal       f, g;
+  const PetscReal z   = r2 * ew->inv4t;
+  const PetscBool tab = (PetscBool)(z >= ew->tab.zlo && z < ew->tab.ztop);
 
-  if (z >= KF_CHEB_Z0 && z < ew->tab.zend) {
-    const PetscReal  u = (z - KF_CHEB_Z0) * (1 / KF_CHEB_H), t = 2 * (u - floor(u)) - 1;
-    const PetscReal *c = &ew->tab.c[2 * KF_CHEB_N * (PetscInt)u];
-
-    if (sk) *sk += ChebEval(c, t);
-    if (sg) {
-      g = ChebEval(c + KF_CHEB_N, t);
-      for (PetscInt j = 0; j < KF_MAX_DIM; j++) sg[j] += y[j] * g;
-    }
-    return;
-  }
-  if (sk) {
-    f = ExpIntEval(&ew->F, z);
-    *sk += f;
-  }
+  if (sk) *sk += tab ? BinadeEval(&ew->tab, 0, z) : ew->kamp * ExpIntEval(&ew->F, z);
   if (sg && r2 > 0) { /* at r = 0 the term is odd and vanishes: the convention grad K(0) = 0 */
-    g = ExpIntEval(&ew->G, z);
+    const PetscReal g = tab ? BinadeEval(&ew->tab, 1, z) : ew->gamp * ExpIntEval(&ew->G, z);
+
     for (PetscInt j = 0; j < KF_MAX_DIM; j++) sg[j] += y[j] * g;
   }
 }
 
-/* Short part on the unit torus at a reduced x; K and g may be NULL. With r_c <= 1/2 (KfEwaldCreate) only the
-   nearest image can be within r_c, and the image loop is skipped. */
+/* Short part on the unit torus at a reduced x (zero-padded); K and g may be NULL. With r_c <= 1/2 (KfEwaldCreate) only
+   the nearest image can be within r_c, and the image loop is skipped. */
 static inline void ShortUnit(const struct _p_KfEwald *ew, const PetscReal x[], PetscReal *K, PetscReal g[])
 {
   const PetscInt  d = ew->dim, ni = ew->nimg;
@@ -295,9 +330,9 @@ static inline void ShortUnit(const struct _p_KfEwald *ew, const PetscReal x[], P
           if (r2 < rc2) ShortTerm(ew, y, r2, K ? &sk : NULL, g ? sg : NULL);
         }
   }
-  if (K) *K = ew->Kscale * (ew->amp * sk - ew->cshift);
+  if (K) *K = sk - ew->kconst;
   if (g)
-    for (PetscInt j = 0; j < d; j++) g[j] = -ew->Gscale * ew->amp / (2 * ew->tau0) * sg[j];
+    for (PetscInt j = 0; j < d; j++) g[j] = sg[j];
 }
 
 /* Half space: the first nonzero component is positive, so k and -k are listed once. */
@@ -315,6 +350,7 @@ static PetscErrorCode EwaldSetUp(KfEwald ew)
 {
   const PetscInt       d = ew->dim;
   const PetscReal      s = ew->s, hd = 0.5 * (PetscReal)d;
+  PetscReal            amp;
   PetscInt             kmax, kb[KF_MAX_DIM], nk = 0, n2max;
   PetscReal           *cn2;
   gsl_error_handler_t *old;
@@ -323,11 +359,18 @@ static PetscErrorCode EwaldSetUp(KfEwald ew)
   ew->nimg = (PetscInt)ceil(ew->rc + 0.5) - 1; /* |x_j + n_j| >= |n_j| - 1/2 must stay below rc */
   ExpIntOrderSetUp(1 + s - hd, &ew->F);
   ExpIntOrderSetUp(s - hd, &ew->G);
-  PetscCall(ChebTableBuild(&ew->F, &ew->G, ew->rc * ew->rc / (4 * ew->tau0), &ew->tab));
-  ew->amp    = pow(4 * PETSC_PI, -hd) * pow(ew->tau0, s - hd) / tgamma(s);
-  ew->cshift = pow(ew->tau0, s) / tgamma(s + 1);
+  amp        = pow(4 * PETSC_PI, -hd) * pow(ew->tau0, s - hd) / tgamma(s);
   ew->Kscale = pow(ew->L, 2 * s);
-  ew->Gscale = pow(ew->L, 2 * s - 1);
+  ew->inv4t  = 1 / (4 * ew->tau0);
+  ew->kamp   = ew->Kscale * amp;
+  ew->gamp   = -pow(ew->L, 2 * s - 1) * amp / (2 * ew->tau0);
+  ew->kconst = ew->Kscale * pow(ew->tau0, s) / tgamma(s + 1);
+  {
+    const ExpIntOrder *o[2]     = {&ew->F, &ew->G};
+    const PetscReal    scale[2] = {ew->kamp, ew->gamp};
+
+    PetscCall(BinadeTableBuild(o, scale, ew->rc * ew->rc * ew->inv4t, &ew->tab));
+  }
 
   /* Long part: c_k = L^{2s} (4 pi^2 |k|^2)^{-s} Q(s, 4 pi^2 |k|^2 tau0) depends on |k|^2 only, tabulated by it. */
   kmax     = (PetscInt)floor(ew->M);
@@ -455,7 +498,7 @@ PetscErrorCode KfEwaldDestroy(KfEwald *ew)
   if (!*ew) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree2((*ew)->k, (*ew)->coef));
   PetscCall(PetscFree((*ew)->phase));
-  PetscCall(PetscFree((*ew)->tab.c));
+  PetscCall(PetscFree((*ew)->tab.mem));
   PetscCall(PetscFree(*ew));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -474,7 +517,7 @@ PetscErrorCode KfEwaldGetSplit(KfEwald ew, PetscReal *tau0, PetscReal *rc, Petsc
   if (tau0) *tau0 = ew->tau0;
   if (rc) *rc = ew->rc;
   if (M) *M = ew->M;
-  if (shortconst) *shortconst = -ew->Kscale * ew->cshift;
+  if (shortconst) *shortconst = -ew->kconst;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -486,105 +529,22 @@ void KfEwaldShortPair(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal g
   ShortUnit(ew, x, K, grad);
 }
 
-/*
-  One target against a row of sources, in blocks: first every displacement, reduced, and its z (vectorisable), then
-  E_p and E_{p-1} from the table for every lane as if it were in the table's range (vectorisable: gathers of the
-  coefficients, Clenshaw in lanes), then the lanes outside the table's range corrected one by one and the terms
-  added in source order. Each pair's values come from the same expressions as ShortUnit's, so the result does not
-  depend on the blocking; the sum runs over j = 0..ns-1 in order.
-*/
-#define KF_EWALD_BLOCK 64
-
-static inline void RowBlock(const struct _p_KfEwald *ew, const PetscReal xt[], PetscInt nb, PetscInt lds, const PetscReal *xs, PetscReal y[KF_MAX_DIM][KF_EWALD_BLOCK], PetscReal r2[], PetscReal F[], PetscReal G[])
+void KfEwaldShortUnit(KfEwald ew, const PetscReal y[], PetscReal *K, PetscReal grad[])
 {
-  const PetscReal  inv4t = 1 / (4 * ew->tau0), invL = 1 / ew->L, zend = ew->tab.zend;
-  const PetscReal *tc    = ew->tab.c;
-  const PetscInt   d     = ew->dim;
-
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal rr = 0;
-
-    for (PetscInt c = 0; c < KF_MAX_DIM; c++) {
-      const PetscReal u = c < d ? (xt[c] - xs[c * lds + b]) * invL : 0;
-
-      y[c][b] = u - floor(u + 0.5);
-      rr += y[c][b] * y[c][b];
-    }
-    r2[b] = rr;
-  }
-  if (!ew->tab.nint) return;
-  {
-    PetscInt  base[KF_EWALD_BLOCK];
-    PetscReal t2[KF_EWALD_BLOCK], f1[KF_EWALD_BLOCK], f2[KF_EWALD_BLOCK], g1[KF_EWALD_BLOCK], g2[KF_EWALD_BLOCK];
-
-    for (PetscInt b = 0; b < nb; b++) {
-      const PetscReal z = r2[b] * inv4t, zc = z >= KF_CHEB_Z0 && z < zend ? z : KF_CHEB_Z0;
-      const PetscReal u = (zc - KF_CHEB_Z0) * (1 / KF_CHEB_H);
-
-      base[b] = 2 * KF_CHEB_N * (PetscInt)u;
-      t2[b]   = 2 * (2 * (u - floor(u)) - 1);
-      f1[b] = f2[b] = g1[b] = g2[b] = 0;
-    }
-    /* Clenshaw (as ChebEval) with the lanes innermost, so that the coefficient loads become gathers */
-    for (int k = KF_CHEB_N - 1; k > 0; k--)
-      for (PetscInt b = 0; b < nb; b++) {
-        const PetscReal fb = t2[b] * f1[b] - f2[b] + tc[base[b] + k], gb = t2[b] * g1[b] - g2[b] + tc[base[b] + KF_CHEB_N + k];
-
-        f2[b] = f1[b];
-        f1[b] = fb;
-        g2[b] = g1[b];
-        g1[b] = gb;
-      }
-    for (PetscInt b = 0; b < nb; b++) {
-      F[b] = 0.5 * t2[b] * f1[b] - f2[b] + tc[base[b]];
-      G[b] = 0.5 * t2[b] * g1[b] - g2[b] + tc[base[b] + KF_CHEB_N];
-    }
-  }
+  ShortUnit(ew, y, K, grad);
 }
 
-void KfEwaldShortRow(KfEwald ew, const PetscReal xt[], PetscReal k0short, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *pot, PetscReal grad[])
+void KfEwaldGetTable(KfEwald ew, KfEwaldTable *t)
 {
-  const PetscInt  d = ew->dim;
-  const PetscReal rc2 = ew->rc * ew->rc, inv4t = 1 / (4 * ew->tau0), zend = ew->tab.zend;
-  const PetscReal gfac = -ew->Gscale * ew->amp / (2 * ew->tau0);
-  PetscReal       y[KF_MAX_DIM][KF_EWALD_BLOCK], r2[KF_EWALD_BLOCK], F[KF_EWALD_BLOCK], G[KF_EWALD_BLOCK];
-  PetscReal       p = 0, g[KF_MAX_DIM] = {0, 0, 0};
+  const PetscBool fast = (PetscBool)(ew->nimg == 0 && ew->tab.zlo < PETSC_INFINITY);
 
-  for (PetscInt j0 = 0; j0 < ns; j0 += KF_EWALD_BLOCK) {
-    const PetscInt nb = PetscMin(KF_EWALD_BLOCK, ns - j0);
-
-    RowBlock(ew, xt, nb, lds, xs + j0, y, r2, F, G);
-    for (PetscInt b = 0; b < nb; b++) {
-      const PetscReal q = qs[j0 + b], z = r2[b] * inv4t;
-      PetscReal       f = 0, e = 0;
-
-      if (r2[b] == 0) {
-        p += q * k0short;
-        continue;
-      }
-      if (ew->nimg) { /* a split with r_c > 1/2: several images, the plain path */
-        PetscReal x[KF_MAX_DIM] = {y[0][b], y[1][b], y[2][b]}, K, gg[KF_MAX_DIM];
-
-        ShortUnit(ew, x, &K, gg);
-        p += q * K;
-        for (PetscInt c = 0; c < d; c++) g[c] += q * gg[c];
-        continue;
-      }
-      if (r2[b] < rc2) {
-        if (z >= KF_CHEB_Z0 && z < zend) {
-          f = F[b];
-          e = G[b];
-        } else {
-          f = ExpIntEval(&ew->F, z);
-          e = ExpIntEval(&ew->G, z);
-        }
-      }
-      p += q * (ew->Kscale * (ew->amp * f - ew->cshift));
-      for (PetscInt c = 0; c < d; c++) g[c] += q * (gfac * (y[c][b] * e));
-    }
-  }
-  if (pot) *pot += p;
-  for (PetscInt c = 0; c < d; c++) grad[c] += g[c];
+  t->invL   = 1 / ew->L;
+  t->inv4t  = ew->inv4t;
+  t->wscale = fast ? ldexp(ew->inv4t, -(int)ew->tab.e0) : 0;
+  t->rc2    = fast ? ew->rc * ew->rc : PETSC_INFINITY;
+  t->kconst = ew->kconst;
+  t->cK     = ew->tab.c;
+  t->cG     = ew->tab.c + KF_EWALD_TERMS * KF_EWALD_BINADES;
 }
 
 PetscErrorCode KfEwaldShort(KfEwald ew, const PetscReal r[], PetscReal *K, PetscReal grad[])

@@ -673,17 +673,200 @@ KF_TILES(TileLaplace, PairLaplace)
 
 /* ============================================================================ sobolev, d >= 2 (Ewald) */
 
-/* The short-range part by rows (KfEwaldShortRow); the long-range modes are the caller's (KfKernelGetLongRange). */
+/*
+  The short-range part (the long-range modes are the caller's, KfKernelGetLongRange), targets in lanes as in
+  the tiles above, by the table of KfEwaldGetTable: per pair z = |y|^2/(4 tau0) for the reduced displacement y,
+  E_p and E_{p-1} as e^{-z} times a polynomial of the binade of z, whose coefficients for the 8 lanes come
+  from a row of 16 (one per binade) by one two-register permute, not a gather. The lanes the table does not
+  cover (coincident pairs, k->kshort0, and pairs below its first binade, some 3e-5 of uniform pairs in d = 2)
+  are redone one by one by the scalar KfEwaldShortUnit: rare, and only those lanes change, so every target
+  still gets its own values from the same instruction sequence. The extra SIMD operations live here, not in
+  the layer above, because only this tile needs them.
+*/
+_Static_assert(KF_EWALD_BINADES == 16, "one vpermt2pd picks from 16 doubles");
+
+#if defined(__AVX512F__)
+typedef __m512i VI;
+
+/* lane indices from integral doubles b (only their low 4 bits count below): the low bits of b + 2^52 */
+static inline VI VIndex(V b)
+{
+  return _mm512_castpd_si512(_mm512_add_pd(b, _mm512_set1_pd(0x1p52)));
+}
+/* row[i] for a row of 16 doubles (64-byte aligned): one vpermt2pd */
+static inline V VLookup16(const double *row, VI i)
+{
+  return _mm512_permutex2var_pd(_mm512_load_pd(row), i, _mm512_load_pd(row + 8));
+}
+/* the mantissa in [1, 2) */
+static inline V VMant12(V a)
+{
+  return _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+}
+/* m ? b : a */
+static inline V VBlend(M m, V a, V b)
+{
+  return _mm512_mask_blend_pd(m, a, b);
+}
+#else
+typedef struct {
+  int v[W];
+} VI;
+
+static inline VI VIndex(V b)
+{
+  VI r;
+
+  for (int l = 0; l < W; l++) r.v[l] = b.v[l] >= 0 && b.v[l] < KF_EWALD_BINADES ? (int)b.v[l] : 0;
+  return r;
+}
+static inline V VLookup16(const double *row, VI i)
+{
+  LANES(row[i.v[l]]);
+}
+static inline V VMant12(V a)
+{
+  LANES(a.v[l] > 0 ? scalbn(a.v[l], -ilogb(a.v[l])) : 0.0);
+}
+static inline V VBlend(M m, V a, V b)
+{
+  LANES(ON(m) ? b.v[l] : a.v[l]);
+}
+#endif
+
+/* The table's scalars as vectors, set once per tile. */
+typedef struct {
+  V                invL, wscale, minv4t, rc2, mkconst;
+  const PetscReal *cK, *cG;
+} EwaldConst;
+
+/* sum_k c[k][b] t^k for the lanes' binades b, as E(t^2) + t O(t^2) like the scalar table (two chains of half the latency) */
+KF_INLINE V EwaldPoly(const PetscReal *c, VI b, V t)
+{
+  const V t2 = VMul(t, t);
+  V       ev = VLookup16(c + (KF_EWALD_TERMS - 2) * KF_EWALD_BINADES, b), od = VLookup16(c + (KF_EWALD_TERMS - 1) * KF_EWALD_BINADES, b);
+
+#pragma GCC unroll 16
+  for (int k = KF_EWALD_TERMS - 4; k >= 0; k -= 2) {
+    ev = VFma(ev, t2, VLookup16(c + k * KF_EWALD_BINADES, b));
+    od = VFma(od, t2, VLookup16(c + (k + 1) * KF_EWALD_BINADES, b));
+  }
+  return VFma(od, t, ev);
+}
+
+/* What the lanes off the table need, gathered only when there are some (so that nothing else is kept in memory). */
+typedef struct {
+  V y[KF_MAX_DIM], r2, P, G[KF_MAX_DIM];
+} EwaldLanes;
+
+/* The lanes of near one by one: the potential term P and gradient terms G of a coincident pair (k->kshort0, 0) or of
+   KfEwaldShortUnit. Out of line: rarely taken, it would only crowd the loop. */
+static __attribute__((noinline)) void EwaldNearLanes(KfKernel k, int dim, int pot, M near, EwaldLanes *v)
+{
+  double y[KF_MAX_DIM][W], r2[W], P[W], G[KF_MAX_DIM][W];
+
+  VStore(r2, v->r2);
+  VStore(P, v->P);
+  for (int c = 0; c < dim; c++) {
+    VStore(y[c], v->y[c]);
+    VStore(G[c], v->G[c]);
+  }
+  for (int l = 0; l < W; l++) {
+    PetscReal yl[KF_MAX_DIM] = {0, 0, 0}, gl[KF_MAX_DIM] = {0, 0, 0};
+
+    if (!((near >> l) & 1)) continue;
+    if (r2[l] < DBL_MIN) {
+      P[l] = k->kshort0;
+    } else {
+      for (int c = 0; c < dim; c++) yl[c] = y[c][l];
+      KfEwaldShortUnit(k->ewald, yl, pot ? &P[l] : NULL, gl);
+    }
+    for (int c = 0; c < dim; c++) G[c][l] = gl[c];
+  }
+  v->P = VLoad(P);
+  for (int c = 0; c < dim; c++) v->G[c] = VLoad(G[c]);
+}
+
+/* One source against 8 targets (positions in [0, L): one rounding wraps the displacement). */
+KF_INLINE void PairEwald(KfKernel k, const EwaldConst *T, int dim, int pot, const V *xt, const V *xs, V q, Acc *a)
+{
+  V  y[KF_MAX_DIM], G[KF_MAX_DIM], r2, w, e, t, Q, P = T->mkconst;
+  M  fast, near;
+  VI b;
+
+  for (int c = 0; c < dim; c++) {
+    const V u = VMul(VSub(xt[c], xs[c]), T->invL);
+
+    y[c] = VSub(u, VRound(u));
+  }
+  r2 = VMul(y[0], y[0]);
+  for (int c = 1; c < dim; c++) r2 = VFma(y[c], y[c], r2);
+  w    = VMul(r2, T->wscale);
+  fast = VGe(w, VSet(1.0)) & VLt(r2, T->rc2);
+  near = VLt(r2, T->rc2) & (M)~fast;
+  e    = VExp(VMul(r2, T->minv4t));
+  b    = VIndex(VGetexp(w));
+  t    = VFms(VMant12(w), VSet(2.0), VSet(3.0));
+  Q    = VZeroUnless(fast, VMul(e, EwaldPoly(T->cG, b, t)));
+  if (pot) P = VBlend(fast, P, VFma(e, EwaldPoly(T->cK, b, t), T->mkconst));
+  for (int c = 0; c < dim; c++) G[c] = VMul(Q, y[c]);
+  if (near) {
+    EwaldLanes v;
+
+    v.r2 = r2;
+    v.P  = P;
+    for (int c = 0; c < dim; c++) {
+      v.y[c] = y[c];
+      v.G[c] = G[c];
+    }
+    EwaldNearLanes(k, dim, pot, near, &v);
+    P = v.P;
+    for (int c = 0; c < dim; c++) G[c] = v.G[c];
+  }
+  for (int c = 0; c < dim; c++) a->g[c] = VFma(q, G[c], a->g[c]);
+  if (pot) a->p = VFma(q, P, a->p);
+}
+
+/* 8 targets against the sources j = 0..ns-1 in order: TileBlocks' loop for a pair function that needs the table (which
+   PairFn cannot pass) and no final scale; one block, since two (for latency) measured no faster. */
+KF_INLINE void EwaldBlock(KfKernel k, const EwaldConst *T, int dim, int pot, PetscInt i, PetscInt ldt, const PetscReal *xt, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *grad, PetscReal *potv)
+{
+  V   x[KF_MAX_DIM];
+  Acc a;
+
+  for (int c = 0; c < dim; c++) {
+    x[c]   = VLoad(xt + c * ldt + i);
+    a.g[c] = VSet(0.0);
+  }
+  a.p = VSet(0.0);
+  for (PetscInt j = 0; j < ns; j++) {
+    V s[KF_MAX_DIM];
+
+    for (int c = 0; c < dim; c++) s[c] = VSet(xs[c * lds + j]);
+    PairEwald(k, T, dim, pot, x, s, VSet(qs[j]), &a);
+  }
+  for (int c = 0; c < dim; c++) VStore(grad + c * ldt + i, VAdd(VLoad(grad + c * ldt + i), a.g[c]));
+  if (pot) VStore(potv + i, VAdd(VLoad(potv + i), a.p));
+}
+
 static void TileEwald(KfKernel k, PetscInt nt, PetscInt ldt, const PetscReal *xt, PetscInt ns, PetscInt lds, const PetscReal *xs, const PetscReal *qs, PetscReal *grad, PetscReal *pot)
 {
-  const PetscInt d = k->dim;
+  KfEwaldTable t;
+  EwaldConst   T;
 
-  for (PetscInt i = 0; i < nt; i++) {
-    PetscReal x[KF_MAX_DIM] = {0, 0, 0}, g[KF_MAX_DIM] = {0, 0, 0};
-
-    for (PetscInt c = 0; c < d; c++) x[c] = xt[c * ldt + i];
-    KfEwaldShortRow(k->ewald, x, k->kshort0, ns, lds, xs, qs, pot ? &pot[i] : NULL, g);
-    for (PetscInt c = 0; c < d; c++) grad[c * ldt + i] += g[c];
+  KfEwaldGetTable(k->ewald, &t);
+  T.invL    = VSet(t.invL);
+  T.wscale  = VSet(t.wscale);
+  T.minv4t  = VSet(-t.inv4t);
+  T.rc2     = VSet(t.rc2);
+  T.mkconst = VSet(-t.kconst);
+  T.cK      = t.cK;
+  T.cG      = t.cG;
+  for (PetscInt i = 0; i < nt; i += W) {
+    if (k->dim == 2 && pot) EwaldBlock(k, &T, 2, 1, i, ldt, xt, ns, lds, xs, qs, grad, pot);
+    else if (k->dim == 2) EwaldBlock(k, &T, 2, 0, i, ldt, xt, ns, lds, xs, qs, grad, NULL);
+    else if (pot) EwaldBlock(k, &T, 3, 1, i, ldt, xt, ns, lds, xs, qs, grad, pot);
+    else EwaldBlock(k, &T, 3, 0, i, ldt, xt, ns, lds, xs, qs, grad, NULL);
   }
 }
 
@@ -942,10 +1125,20 @@ static void OpsRiesz(KfKernel k, PetscBool pot, KfKernelOps *o)
   if (pot) OpsPlain(o, 1, 0, 2);
 }
 
-/* Scalar code: counted as flops only (about 40 per image sum and table look-up), no vector issue model. */
+/*
+  Per axis: sub, mul 1/L, round, sub (the wrap); |y|^2 (mul, d-1 fma); w and -z (2 mul); 2 compares; getexp and + 2^52 (the
+  binade index), getmant and fms (t); t^2, n-2 + 1 FMAs and n permutes for E_{p-1} (permutes counted with the add class:
+  Intel issues them to port 5); e^{-z}; masked mul, d mul, d fma (the gradient terms). The potential: n-1 FMAs and n
+  permutes for E_p, fma, blend, fma. The rare lanes off the table (scalar) are not counted.
+*/
 static void OpsEwald(KfKernel k, PetscBool pot, KfKernelOps *o)
 {
-  o->flops = pot ? 50 : 40;
+  const PetscReal d = (PetscReal)k->dim, n = KF_EWALD_TERMS;
+
+  OpsPlain(o, 4 * d + 4 + n, 3 * d + 5 + n, 8 * d + 4 + 2 * n);
+  o->uops += d; /* roundscale */
+  OpsAdd(o, &ops_exp, 1);
+  if (pot) OpsPlain(o, n + 1, n + 1, 2 * n + 2);
 }
 
 static void OpsLaplace(KfKernel k, PetscBool pot, KfKernelOps *o)

@@ -18,6 +18,7 @@
 #include <complex.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_sf_bessel.h>
@@ -26,6 +27,7 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_zeta.h>
 #include "kf_ewald.h"
+#include "kf_kernel.h"
 #include "kf_rng.h"
 #include "kf_test.h"
 
@@ -35,6 +37,8 @@
 #define TOL_SYM 1e-13    /* identities that hold up to the rounding of the argument (x + L, L x / L) */
 #define TOL_REF 1e-13    /* the references against each other (closed forms, GSL) */
 #define TOL_FD 1e-9      /* gradient against 4th-order centred differences, h = 1e-3 |x| */
+#define TOL_TABLE 2e-14  /* the short part's E_p table against KfExpIntE, relative to the E_p term (the table's own check) */
+#define TOL_TILE 1e-14   /* the SIMD tile against the scalar short part, relative to sum_j |q_j term_j| */
 
 #define CATALAN 0.91596559417721901505460351493238411 /* Dirichlet beta(2) */
 
@@ -1006,6 +1010,256 @@ static PetscErrorCode TestStructureFactors(PetscInt d, PetscReal s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* ------------------------------------------------------------------------------ the short part's table and SIMD tile */
+
+/* The polynomial of KfEwaldTable (kf_ewald.h) for function c at w: plain Horner, not the library's even/odd split. */
+static PetscReal TablePoly(const PetscReal *c, PetscReal w)
+{
+  int       ex;
+  PetscReal t = 4 * frexp(w, &ex) - 3, sum = 0; /* binade ex - 1; t = w/2^{ex-2} - 3 */
+
+  for (int k = KF_EWALD_TERMS - 1; k >= 0; k--) sum = sum * t + c[k * KF_EWALD_BINADES + ex - 1];
+  return sum;
+}
+
+/*
+  The short part against its formula with the direct E_p (KfExpIntE):
+    K_short = L^{2s} (A E_p(z) - tau0^s/Gamma(s + 1)),  grad K_short = -L^{2s-1} A/(2 tau0) y E_{p-1}(z),
+  A = (4 pi)^{-d/2} tau0^{s-d/2}/Gamma(s), y = x/L, z = |y|^2/(4 tau0), at |x| log-uniform in [1e-5, 1/2) L: every binade
+  of the table and the direct branch below it. The table as kf_ewald.h documents it (e^{-z} P(w)) relative to each of
+  the two terms; KfEwaldShort's K relative to the larger of its terms (it rounds to the constant at large z), its
+  gradient relative to itself.
+*/
+static PetscErrorCode TestShortTable(PetscInt d, PetscReal s, PetscReal L)
+{
+  const PetscInt  npts = 3000;
+  const PetscReal p    = 1 + s - 0.5 * (PetscReal)d;
+  PetscMPIInt     rank, size;
+  KfEwald         ew;
+  KfEwaldTable    tab;
+  PetscReal       tau0, A, c0, Kscale, Gscale;
+  KfTestErr       eT, eK, eG;
+  char            where[200];
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(SetLabel(d, s, L));
+  PetscCall(KfEwaldCreate(d, s, L, TOL_EWALD, &ew));
+  PetscCall(KfEwaldGetSplit(ew, &tau0, NULL, NULL, NULL));
+  KfEwaldGetTable(ew, &tab);
+  A      = pow(4 * PETSC_PI, -0.5 * (PetscReal)d) * pow(tau0, s - 0.5 * (PetscReal)d) / tgamma(s);
+  c0     = pow(tau0, s) / tgamma(s + 1);
+  Kscale = pow(L, 2 * s);
+  Gscale = pow(L, 2 * s - 1);
+  KfTestErrReset(&eT);
+  KfTestErrReset(&eK);
+  KfTestErrReset(&eG);
+  for (PetscInt i = rank; i < npts; i += size) {
+    const PetscReal r = 1e-5 * pow(0.5 / 1e-5, KfRngUniform(31, (uint64_t)d, (uint64_t)i));
+    PetscReal       n = 0, r2 = 0, gn = 0, dn = 0, y[KF_MAX_DIM], x[KF_MAX_DIM], z, w, K, g[KF_MAX_DIM], Kt, Gt;
+
+    for (PetscInt j = 0; j < d; j++) {
+      y[j] = KfRngUniform(31, (uint64_t)(10 + d), (uint64_t)(3 * i + j)) - 0.5;
+      n += y[j] * y[j];
+    }
+    for (PetscInt j = 0; j < d; j++) {
+      y[j] *= r / PetscSqrtReal(n);
+      x[j] = L * y[j];
+      r2 += y[j] * y[j];
+    }
+    z  = r2 / (4 * tau0);
+    w  = r2 * tab.wscale;
+    Kt = Kscale * A * KfExpIntE(p, z);                   /* the E_p term of K_short */
+    Gt = -Gscale * A / (2 * tau0) * KfExpIntE(p - 1, z); /* grad K_short = Gt y */
+    if (w >= 1) {
+      PetscCall(PetscSNPrintf(where, sizeof(where), "z = %.6g: E_p term %.17g vs %.17g, E_{p-1} term %.17g vs %.17g", (double)z, (double)(exp(-z) * TablePoly(tab.cK, w)), (double)Kt, (double)(exp(-z) * TablePoly(tab.cG, w)), (double)Gt));
+      PetscCall(KfTestErrUpdate(&eT, PetscMax(RelErr(exp(-z) * TablePoly(tab.cK, w), Kt, 0), RelErr(exp(-z) * TablePoly(tab.cG, w), Gt, 0)), where));
+    }
+    PetscCall(KfEwaldShort(ew, x, &K, g));
+    for (PetscInt j = 0; j < d; j++) {
+      gn += PetscSqr(g[j] - Gt * y[j]);
+      dn += PetscSqr(Gt * y[j]);
+    }
+    PetscCall(Where(where, sizeof(where), d, x, K, Kt - Kscale * c0));
+    PetscCall(KfTestErrUpdate(&eK, PetscAbsReal(K - (Kt - Kscale * c0)) / PetscMax(PetscAbsReal(Kt), Kscale * c0), where));
+    PetscCall(Where(where, sizeof(where), d, x, g[0], Gt * y[0]));
+    PetscCall(KfTestErrUpdate(&eG, PetscSqrtReal(gn / dn), where));
+  }
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "E_p, E_{p-1} table (KfEwaldTable) vs KfExpIntE, relative", &eT, TOL_TABLE));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "K_short vs KfExpIntE, relative to its larger term", &eK, TOL_TABLE));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "grad K_short vs KfExpIntE, relative", &eG, TOL_TABLE));
+  PetscCall(KfEwaldDestroy(&ew));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define TILE_NT 40 /* targets: 5 SIMD blocks */
+#define TILE_NS 96 /* sources */
+
+typedef struct {
+  PetscReal xt[KF_MAX_DIM * TILE_NT], xs[KF_MAX_DIM * TILE_NS], qs[TILE_NS];
+} EwaldTile;
+
+static PetscReal Wrap(PetscReal x, PetscReal L)
+{
+  x -= L * floor(x / L);
+  return x < L ? x : 0; /* x just below 0 rounds to L */
+}
+
+/*
+  Targets uniform on [0, L)^d; sources uniform too except, cycling over the targets, ones that the table leaves to the
+  scalar path or that sit on its edges: exactly on a target, 1e-9 L and 1e-4 L from one (below the first binade), at
+  (1 +- 1e-12) r_c (the cutoff), and at z = 2^k (1 +- 1e-15) (binade boundaries).
+*/
+static void MakeEwaldTile(PetscInt d, PetscReal L, PetscReal tau0, PetscReal rc, EwaldTile *t)
+{
+  for (PetscInt i = 0; i < d * TILE_NT; i++) t->xt[(i % d) * TILE_NT + i / d] = L * KfRngUniform(41, (uint64_t)d, (uint64_t)i);
+  for (PetscInt j = 0; j < TILE_NS; j++) {
+    const PetscInt  i = (7 * j) % TILE_NT, kind = j % 8;
+    const PetscReal dist[6] = {0, 1e-9, 1e-4, rc * (j % 16 < 8 ? 1 + 1e-12 : 1 - 1e-12), 2 * PetscSqrtReal(tau0 * ldexp(1.0, (int)(j % 13) - 8)) * (1 + 1e-15 * (j % 3 - 1.0)), 0};
+    PetscReal       dir[KF_MAX_DIM], n = 0;
+
+    for (PetscInt c = 0; c < d; c++) {
+      dir[c] = KfRngUniform(42, (uint64_t)d, (uint64_t)(3 * j + c)) - 0.5;
+      n += dir[c] * dir[c];
+    }
+    for (PetscInt c = 0; c < d; c++) {
+      const PetscReal u = L * KfRngUniform(43, (uint64_t)d, (uint64_t)(3 * j + c));
+
+      t->xs[c * TILE_NS + j] = kind < 5 ? Wrap(t->xt[c * TILE_NT + i] + L * dist[kind] * dir[c] / PetscSqrtReal(n), L) : u;
+    }
+    t->qs[j] = (j % 3 ? 1 : -0.5) * (0.5 + KfRngUniform(44, (uint64_t)d, (uint64_t)j));
+  }
+}
+
+/* The sums the tile must reproduce, from the scalar KfEwaldShortPair in source order (k0short at r = 0), and the scales
+   sum_j |q_j K_j|, sum_j |q_j| |grad_j| of their terms. */
+static void EwaldTileReference(KfEwald ew, PetscInt d, PetscReal k0short, const EwaldTile *t, PetscReal *grad, PetscReal *pot, PetscReal *gabs, PetscReal *pabs)
+{
+  for (PetscInt i = 0; i < TILE_NT; i++) {
+    pot[i] = pabs[i] = gabs[i] = 0;
+    for (PetscInt c = 0; c < d; c++) grad[c * TILE_NT + i] = 0;
+    for (PetscInt j = 0; j < TILE_NS; j++) {
+      PetscReal r[KF_MAX_DIM], K, g[KF_MAX_DIM] = {0, 0, 0}, gm = 0;
+      PetscBool zero = PETSC_TRUE;
+
+      for (PetscInt c = 0; c < d; c++) {
+        r[c] = t->xt[c * TILE_NT + i] - t->xs[c * TILE_NS + j];
+        zero = (PetscBool)(zero && r[c] == 0);
+      }
+      if (zero)
+        K = k0short;
+      else
+        KfEwaldShortPair(ew, r, &K, g);
+      pot[i] += t->qs[j] * K;
+      pabs[i] += PetscAbsReal(t->qs[j] * K);
+      for (PetscInt c = 0; c < d; c++) {
+        grad[c * TILE_NT + i] += t->qs[j] * g[c];
+        gm += g[c] * g[c];
+      }
+      gabs[i] += PetscAbsReal(t->qs[j]) * PetscSqrtReal(gm);
+    }
+  }
+}
+
+static void RunEwaldTile(KfKernel k, PetscInt d, PetscInt i0, PetscInt nt, const PetscReal *xt, const EwaldTile *t, PetscReal *grad, PetscReal *pot)
+{
+  for (PetscInt c = 0; c < d; c++)
+    for (PetscInt i = 0; i < nt; i++) grad[c * TILE_NT + i0 + i] = 0;
+  for (PetscInt i = 0; i < nt; i++)
+    if (pot) pot[i0 + i] = 0;
+  KfKernelTile(k, nt, TILE_NT, xt + i0, TILE_NS, TILE_NS, t->xs, t->qs, grad + i0, pot ? pot + i0 : NULL);
+}
+
+/* Values that differ bitwise between the tile's result for the targets xt (g, p) and for the same targets rotated by rot. */
+static PetscInt CountDiffs(PetscInt d, PetscInt rot, const PetscReal *g0, const PetscReal *p0, const PetscReal *g1, const PetscReal *p1)
+{
+  PetscInt n = 0;
+
+  for (PetscInt i = 0; i < TILE_NT; i++) {
+    const PetscInt ii = (i + rot) % TILE_NT;
+
+    if (p1) n += memcmp(&p0[i], &p1[ii], sizeof(PetscReal)) != 0;
+    for (PetscInt c = 0; c < d; c++) n += memcmp(&g0[c * TILE_NT + i], &g1[c * TILE_NT + ii], sizeof(PetscReal)) != 0;
+  }
+  return n;
+}
+
+/*
+  KfKernelTile of the sobolev kernel (the short part; kernel.c's SIMD tile, targets in lanes) against EwaldTileReference,
+  then its reproducibility contract: bitwise the same values when the targets move to other lanes and tiles (rotated by 13,
+  then 8 at a time), the same gradient without the potential, and a coincident source giving exactly 0 and k0short.
+*/
+static PetscErrorCode TestShortTile(PetscInt d, PetscReal s, PetscReal L)
+{
+  KfParams  par;
+  KfKernel  k;
+  KfEwald   ew;
+  EwaldTile t;
+  PetscReal tau0, rc, k0, klong0, k0short, xt[KF_MAX_DIM * TILE_NT];
+  PetscReal grad[KF_MAX_DIM * TILE_NT], pot[TILE_NT], rg[KF_MAX_DIM * TILE_NT], rp[TILE_NT], gabs[TILE_NT], pabs[TILE_NT];
+  PetscReal g1[KF_MAX_DIM * TILE_NT], p1[TILE_NT];
+  PetscBool finite;
+  PetscInt  ndiff;
+  KfTestErr eg, ep;
+  char      where[200];
+
+  PetscFunctionBeginUser;
+  PetscCall(SetLabel(d, s, L));
+  PetscCall(PetscMemzero(&par, sizeof(par)));
+  par.dim = d;
+  par.s   = s;
+  par.L   = L;
+  PetscCall(KfKernelCreate(PETSC_COMM_WORLD, &par, &k)); /* the defaults: -kernel sobolev -ewald_tol 1e-13 */
+  PetscCall(KfEwaldCreate(d, s, L, TOL_EWALD, &ew));
+  PetscCall(KfEwaldGetSplit(ew, &tau0, &rc, NULL, NULL));
+  PetscCall(KfKernelSelfValue(k, &k0, &finite));
+  PetscCall(KfEwaldLongSelf(ew, &klong0));
+  k0short = (finite ? k0 : 0) - klong0;
+  MakeEwaldTile(d, L, tau0, rc, &t);
+  EwaldTileReference(ew, d, k0short, &t, rg, rp, gabs, pabs);
+  RunEwaldTile(k, d, 0, TILE_NT, t.xt, &t, grad, pot);
+  KfTestErrReset(&eg);
+  KfTestErrReset(&ep);
+  for (PetscInt i = 0; i < TILE_NT; i++) {
+    PetscReal e = 0;
+
+    for (PetscInt c = 0; c < d; c++) e += PetscSqr(grad[c * TILE_NT + i] - rg[c * TILE_NT + i]);
+    PetscCall(PetscSNPrintf(where, sizeof(where), "target %d: grad_0 %.17g, reference %.17g (scale %.3g)", (int)i, (double)grad[i], (double)rg[i], (double)gabs[i]));
+    PetscCall(KfTestErrUpdate(&eg, PetscSqrtReal(e) / gabs[i], where));
+    PetscCall(PetscSNPrintf(where, sizeof(where), "target %d: pot %.17g, reference %.17g (scale %.3g)", (int)i, (double)pot[i], (double)rp[i], (double)pabs[i]));
+    PetscCall(KfTestErrUpdate(&ep, PetscAbsReal(pot[i] - rp[i]) / pabs[i], where));
+  }
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "tile grad vs KfEwaldShortPair sums", &eg, TOL_TILE));
+  PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "tile pot vs KfEwaldShortPair sums", &ep, TOL_TILE));
+
+  for (PetscInt c = 0; c < d; c++)
+    for (PetscInt i = 0; i < TILE_NT; i++) xt[c * TILE_NT + (i + 13) % TILE_NT] = t.xt[c * TILE_NT + i];
+  RunEwaldTile(k, d, 0, TILE_NT, xt, &t, g1, p1);
+  ndiff = CountDiffs(d, 13, grad, pot, g1, p1);
+  for (PetscInt i0 = 0; i0 < TILE_NT; i0 += KF_KERNEL_WIDTH) RunEwaldTile(k, d, i0, KF_KERNEL_WIDTH, xt, &t, g1, p1);
+  ndiff += CountDiffs(d, 13, grad, pot, g1, p1);
+  RunEwaldTile(k, d, 0, TILE_NT, t.xt, &t, g1, NULL);
+  ndiff += CountDiffs(d, 0, grad, NULL, g1, NULL);
+  PetscCall(PetscSNPrintf(where, sizeof(where), "%d values differ", (int)ndiff));
+  PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "tile bitwise independent of lane, nt, pot (count)", (PetscReal)ndiff, 0, where));
+
+  { /* one source exactly on target 3 of 8, q = 1 */
+    PetscReal xs[KF_MAX_DIM], q = 1, bad = 0;
+
+    for (PetscInt c = 0; c < d; c++) xs[c] = t.xt[c * TILE_NT + 3];
+    for (PetscInt i = 0; i < KF_MAX_DIM * TILE_NT; i++) grad[i] = pot[i % TILE_NT] = 0;
+    KfKernelTile(k, KF_KERNEL_WIDTH, TILE_NT, t.xt, 1, 1, xs, &q, grad, pot);
+    for (PetscInt c = 0; c < d; c++) bad += grad[c * TILE_NT + 3] != 0;
+    bad += pot[3] != k0short;
+    PetscCall(PetscSNPrintf(where, sizeof(where), "grad_0 %g, pot %.17g, k0short %.17g", (double)grad[3], (double)pot[3], (double)k0short));
+    PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, "coincident source: grad exactly 0, pot exactly k0short", bad, 0, where));
+  }
+  PetscCall(KfEwaldDestroy(&ew));
+  PetscCall(KfKernelDestroy(&k));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Bad parameters must raise KF_ERR_INPUT and leave the handle NULL. split: KfEwaldCreateWithSplit(tau0, rc, M), else KfEwaldCreate(tol). */
 typedef struct {
   const char *what;
@@ -1137,6 +1391,16 @@ static PetscErrorCode RunAll(void)
     }
   }
   for (PetscInt d = 2; d <= 3; d++) PetscCall(TestStructureFactors(d, 1.5));
+  for (PetscInt d = 2; d <= 3; d++) {
+    const PetscReal ss[] = {0.3, 1, 1.5, 2.25, 7};
+
+    for (size_t i = 0; i < sizeof(ss) / sizeof(ss[0]); i++) {
+      const PetscReal L = i % 2 ? 2 * PETSC_PI : 1;
+
+      PetscCall(TestShortTable(d, ss[i], L));
+      PetscCall(TestShortTile(d, ss[i], L));
+    }
+  }
   PetscCall(TestBadInput());
   PetscCall(ReportCost());
   PetscCall(KfTestSummary(PETSC_COMM_WORLD));

@@ -57,6 +57,8 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode KfParamsSetFromOptions(MPI_Comm, KfParams *);
 PETSC_EXTERN PetscErrorCode KfParamsView(const KfParams *, MPI_Comm);
+/* One line with -flow, its rates and the energy, unless it is the plain Wasserstein flow of the KMD energy. */
+PETSC_EXTERN PetscErrorCode KfParamsViewFlow(const KfParams *, MPI_Comm);
 PETSC_EXTERN PetscErrorCode KfCheckUnusedOptions(MPI_Comm, PetscBool);
 
 /* Checked option readers for use inside PetscOptionsBegin/End: they name the option, the value

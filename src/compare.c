@@ -328,17 +328,25 @@ static PetscReal PieceIntegral(const Piece *p, PetscReal t)
 }
 
 /* The sign change of g in (0, 1) by bisection (g(0) and g(1) of opposite signs). */
+/* The sign change of g in (0, 1) (g(0), g(1) of opposite signs): Newton on the cubic inside a shrinking bracket, bisection
+   where Newton leaves it; stops when the bracket stops shrinking or the step is below 4 ulp. */
 static PetscReal PieceRoot(const Piece *p, PetscReal g0)
 {
-  PetscReal lo = 0, hi = 1;
+  PetscReal lo = 0, hi = 1, t = 0.5;
 
-  for (int it = 0; it < 64; it++) {
-    const PetscReal mid = 0.5 * (lo + hi);
+  for (int it = 0; it < 100; it++) {
+    const PetscReal g = PieceValue(p, t), dg = p->b[1] + t * (2 * p->b[2] + 3 * t * p->b[3]);
+    PetscReal       next;
 
-    if ((PieceValue(p, mid) > 0) == (g0 > 0)) lo = mid;
-    else hi = mid;
+    if (g == 0) return t;
+    if ((g > 0) == (g0 > 0)) lo = t;
+    else hi = t;
+    next = dg != 0 ? t - g / dg : 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (PetscAbsReal(next - t) <= 4 * PETSC_MACHINE_EPSILON * PetscMax(t, 1e-300) || next <= lo || next >= hi) return next > lo && next < hi ? next : t;
+    t = next;
   }
-  return 0.5 * (lo + hi);
+  return t;
 }
 
 /* The Lebesgue measure of {G > m} (measure = PETSC_TRUE) or the integral of |G - m| over all pieces. */
@@ -367,9 +375,14 @@ static PetscReal SweepPieces(PetscInt nn, const Node z[], PetscReal m, PetscReal
 }
 
 /* The Lebesgue median of G by bisection on m: |{G > m}| = L/2; G ranges between its values on both sides of the nodes. */
+/*
+  The Lebesgue median of G: the m with |{G > m}| = L/2. h(m) = |{G > m}| - L/2 is non-increasing and piecewise smooth;
+  regula falsi (Illinois variant) inside the bracket [min G, max G], bisection when it stalls, to the last bit.
+*/
 static PetscReal MedianG(PetscInt nn, const Node z[], PetscReal L)
 {
-  PetscReal lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, mass = 0;
+  PetscReal lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, mass = 0, hlo, hhi;
+  int       side = 0;
 
   for (PetscInt a = 0; a < nn; a++) {
     lo = PetscMin(lo, mass - z[a].F);
@@ -378,12 +391,26 @@ static PetscReal MedianG(PetscInt nn, const Node z[], PetscReal L)
   }
   lo -= 1e-12;
   hi += 1e-12;
-  for (int it = 0; it < 200; it++) {
-    const PetscReal mid = 0.5 * (lo + hi);
+  hlo = SweepPieces(nn, z, lo, L, PETSC_TRUE) - 0.5 * L;
+  hhi = SweepPieces(nn, z, hi, L, PETSC_TRUE) - 0.5 * L;
+  for (int it = 0; it < 300 && hlo > 0 && hhi < 0; it++) {
+    PetscReal m = (lo * hhi - hi * hlo) / (hhi - hlo), h;
 
-    if (mid <= lo || mid >= hi) break;
-    if (SweepPieces(nn, z, mid, L, PETSC_TRUE) > 0.5 * L) lo = mid;
-    else hi = mid;
+    if (!(m > lo && m < hi) || it % 8 == 7) m = 0.5 * (lo + hi); /* guarantees progress */
+    if (m <= lo || m >= hi) break;
+    h = SweepPieces(nn, z, m, L, PETSC_TRUE) - 0.5 * L;
+    if (h == 0) return m;
+    if (h > 0) {
+      lo  = m;
+      hlo = h;
+      if (side == 1) hhi *= 0.5;
+      side = 1;
+    } else {
+      hi  = m;
+      hhi = h;
+      if (side == -1) hlo *= 0.5;
+      side = -1;
+    }
   }
   return 0.5 * (lo + hi);
 }

@@ -253,17 +253,24 @@ PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode KfParamsViewFlow(const KfParams *p, MPI_Comm comm)
+{
+  PetscFunctionBeginUser;
+  if (p->flow != KF_FLOW_WASSERSTEIN || p->sigma > 0 || !p->kmd) {
+    PetscCall(PetscPrintf(comm, "kmdflow flow: %s (alpha = %s, beta = %s), energy %s", KfFlows[p->flow], KF_NUM(p->alpha), KF_NUM(p->beta), p->kmd ? "(1/2)||mu - nu||^2_{H^-s}" : "0"));
+    if (p->sigma > 0) PetscCall(PetscPrintf(comm, " + %s KL(mu | %s)", KF_NUM(p->sigma), p->reference));
+    PetscCall(PetscPrintf(comm, "\n"));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfParamsView(const KfParams *p, MPI_Comm comm)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(comm, "kmdflow %s: d = %" PetscInt_FMT ", grid %" PetscInt_FMT, KfModes[p->mode], p->dim, p->n[0]));
   for (PetscInt i = 1; i < p->dim; i++) PetscCall(PetscPrintf(comm, " x %" PetscInt_FMT, p->n[i]));
   PetscCall(PetscPrintf(comm, ", s = %s, L = %s, init %s, target %s%s\n", KF_NUM(p->s), KF_NUM(p->L), p->init, p->target, p->dealias ? ", 2/3 dealiasing" : ""));
-  if (p->flow != KF_FLOW_WASSERSTEIN || p->sigma > 0 || !p->kmd) {
-    PetscCall(PetscPrintf(comm, "kmdflow flow: %s (alpha = %s, beta = %s), energy %s", KfFlows[p->flow], KF_NUM(p->alpha), KF_NUM(p->beta), p->kmd ? "(1/2)||mu - nu||^2_{H^-s}" : "0"));
-    if (p->sigma > 0) PetscCall(PetscPrintf(comm, " + %s KL(mu | %s)", KF_NUM(p->sigma), p->reference));
-    PetscCall(PetscPrintf(comm, "\n"));
-  }
+  PetscCall(KfParamsViewFlow(p, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -286,7 +293,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */

@@ -738,10 +738,10 @@ static PetscErrorCode Entropy(KfParticles P)
       continue;
     }
     P->epot[i] = (P->lrho0 ? PetscLogReal((PetscReal)P->N * P->qs[i]) + P->lrho0[i] : PetscLogReal(rho)) - PetscLogReal(pi);
-    for (PetscInt c = 0; c < d; c++) P->egrad[c * ld + i] = P->kgrad[c * ld + i] / P->kpot[i] - P->pgrad[c * ld + i] / pi;
+    for (PetscInt c = 0; c < d; c++) P->egrad[c * ld + i] = (P->lrho0 ? 0 : P->kgrad[c * ld + i] / P->kpot[i]) - P->pgrad[c * ld + i] / pi;
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, P->comm));
-  PetscCheck(!bad, P->comm, KF_ERR_NONFINITE, "the entropy term: the density estimate or the reference pi is not positive at %" PetscInt_FMT " particles (a -kde_h of %s too small for the particle spacing, or pi <= 0 between grid points)", bad, KF_NUM(P->kde_h));
+  PetscCheck(!bad, P->comm, KF_ERR_NONFINITE, "the entropy term: the density estimate or the reference pi is not positive at %" PetscInt_FMT " particles (pi <= 0 between grid points, or weights that underflowed)", bad);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -934,5 +934,20 @@ PetscErrorCode KfParticlesHelp(MPI_Comm comm, const KfParams *p)
   PetscFunctionBeginUser;
   PetscCall(ParticleOptions(comm, &n, &pinit, samples, sizeof(samples), &leaf));
   PetscCall(KfKernelHelp(comm, p));
+  { /* the options of weighted particles and of the entropy, with their defaults */
+    struct _p_KfParticles Q;
+    PetscReal             h = p->L / (2 * PETSC_PI);
+    PetscInt              est = 0;
+
+    PetscCall(PetscMemzero(&Q, sizeof(Q)));
+    Q.comm     = comm;
+    Q.p        = p;
+    Q.weighted = PETSC_TRUE;
+    PetscCall(ReadWeightOptions(&Q));
+    PetscOptionsBegin(comm, NULL, "Entropy of particles", "kmdflow");
+    PetscCall(KfOptionsReal(PetscOptionsObject, "-kde_h", "Bandwidth h of the density estimate in the entropy (default (L/2pi) N^(-1/(d+4)); h <= L/4)", h, 0, p->L / 4, PETSC_TRUE, &h, NULL));
+    PetscCall(KfOptionsEnum(PetscOptionsObject, "-entropy_estimate", "log rho at the particles: kde or weights (-flow fisher_rao)", KfEntropyEstimates, 0, &est));
+    PetscOptionsEnd();
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

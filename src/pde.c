@@ -252,6 +252,11 @@ PetscErrorCode KfPdeRHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ctx)
     PetscCall(PotentialV(pde, rho, &vbar, &v2bar));
     for (PetscInt i = 0; i < n; i++) f[i] -= pde->alpha * rho[i] * (pde->ureal[i] - vbar);
   }
+  if (pde->dealias && pde->alpha > 0) { /* the reaction term leaves the 2/3 band too */
+    PetscCall(KfSpectralForward(pde->sp, f, pde->work));
+    Mask(pde, pde->work);
+    PetscCall(KfSpectralBackward(pde->sp, pde->work, f));
+  }
   PetscCall(VecRestoreArray(F, &f));
   PetscCall(VecRestoreArrayRead(U, &rho));
   PetscCall(PetscLogFlops(2.0 * pde->lay->dim * (2.0 * pde->lay->nmodes + n)));

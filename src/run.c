@@ -413,6 +413,7 @@ static PetscErrorCode PRunBody(PRunCtx *r)
   }
   PetscCall(KfParticlesDescribe(r->P, desc, sizeof(desc)));
   PetscCall(PetscPrintf(r->comm, "kmdflow particles: d = %" PetscInt_FMT ", %s\n", r->p->dim, desc));
+  PetscCall(KfParamsViewFlow(r->p, r->comm));
   {
     Vec X;
 

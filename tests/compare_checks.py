@@ -15,10 +15,8 @@ cbad     bad compare-mode input: exit status 2, one 'kmdflow: error:' line namin
 Same command line as tests/pde_checks.py; the run() with a time limit comes from tests/particle_checks.py.
 Exit status 0 = pass; every check prints the measured numbers.
 """
-import argparse
 import math
 import os
-import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -456,23 +454,7 @@ CHECKS = {"cranks": cranks, "chminus": chminus, "cw1": cw1, "cg11": cg11, "cbad"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("check", choices=sorted(CHECKS))
-    ap.add_argument("--np", type=int, default=1)
-    ap.add_argument("--exe", required=True)
-    ap.add_argument("--mpiexec", default="mpiexec")
-    ap.add_argument("--mpiexec-flags", default="")
-    ap.add_argument("--workdir", required=True)
-    base.ARGS = ap.parse_args()
-    if os.path.isdir(base.ARGS.workdir):
-        shutil.rmtree(base.ARGS.workdir)
-    os.makedirs(base.ARGS.workdir)
-    CHECKS[base.ARGS.check]()
-    if base.FAILURES:
-        print(f"{len(base.FAILURES)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return base.run_checks(CHECKS, __doc__)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,8 @@ badinput  bad flow input: exit status 2 (3 for a blown-up state), one 'kmdflow: 
 Same command line as tests/pde_checks.py, whose helpers (check, path, simpson) are reused.
 Exit status 0 = pass; every check prints the measured numbers.
 """
-import argparse
 import math
 import os
-import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -473,23 +471,7 @@ CHECKS = {"frkl": frkl, "pdediss": pdediss, "g14": g14, "conserve": conserve, "p
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("check", choices=sorted(CHECKS))
-    ap.add_argument("--np", type=int, default=1)
-    ap.add_argument("--exe", required=True)
-    ap.add_argument("--mpiexec", default="mpiexec")
-    ap.add_argument("--mpiexec-flags", default="")
-    ap.add_argument("--workdir", required=True)
-    base.ARGS = ap.parse_args()
-    if os.path.isdir(base.ARGS.workdir):
-        shutil.rmtree(base.ARGS.workdir)
-    os.makedirs(base.ARGS.workdir)
-    CHECKS[base.ARGS.check]()
-    if base.FAILURES:
-        print(f"{len(base.FAILURES)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return base.run_checks(CHECKS, __doc__)
 
 
 if __name__ == "__main__":

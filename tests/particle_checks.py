@@ -11,10 +11,8 @@ pbad  bad particle-mode input: exit status 2, one 'kmdflow: error:' line naming 
 Same command line as tests/pde_checks.py, whose check()/path()/simpson() helpers are reused.
 Exit status 0 = pass; every failure prints the measured numbers.
 """
-import argparse
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -303,23 +301,7 @@ CHECKS = {"pg7": pg7, "pg10": pg10, "pmmd": pmmd, "pbad": pbad}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("check", choices=sorted(CHECKS))
-    ap.add_argument("--np", type=int, default=1)
-    ap.add_argument("--exe", required=True)
-    ap.add_argument("--mpiexec", default="mpiexec")
-    ap.add_argument("--mpiexec-flags", default="")
-    ap.add_argument("--workdir", required=True)
-    base.ARGS = ap.parse_args()
-    if os.path.isdir(base.ARGS.workdir):
-        shutil.rmtree(base.ARGS.workdir)
-    os.makedirs(base.ARGS.workdir)
-    CHECKS[base.ARGS.check]()
-    if base.FAILURES:
-        print(f"{len(base.FAILURES)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return base.run_checks(CHECKS, __doc__)
 
 
 if __name__ == "__main__":

@@ -433,10 +433,12 @@ CHECKS = {"pg3": pg3, "pranks": pranks, "viewopts": viewopts, "g4": g4, "g5": g5
           "readback": readback, "badinput": badinput, "rktypes": rktypes, "fftwopts": fftwopts}
 
 
-def main():
+def run_checks(checks, doc):
+    """The command line shared by every *_checks.py: CHECK --np P --exe ... --workdir DIR; runs one check
+    in a fresh DIR and returns the exit status (1 if any check failed)."""
     global ARGS
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("check", choices=sorted(CHECKS))
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("check", choices=sorted(checks))
     ap.add_argument("--np", type=int, default=1)
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", default="mpiexec")
@@ -446,12 +448,16 @@ def main():
     if os.path.isdir(ARGS.workdir):
         shutil.rmtree(ARGS.workdir)
     os.makedirs(ARGS.workdir)
-    CHECKS[ARGS.check]()
+    checks[ARGS.check]()
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         return 1
     print("all checks passed")
     return 0
+
+
+def main():
+    return run_checks(CHECKS, __doc__)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ typedef enum {
 typedef enum {
   KF_FLOW_WASSERSTEIN,
   KF_FLOW_FISHER_RAO,
-  KF_FLOW_WFR
+  KF_FLOW_WFR,
+  KF_FLOW_STEIN
 } KfFlow;
 
 PETSC_EXTERN const char *const KfModes[];
@@ -49,6 +50,7 @@ typedef struct {
   PetscReal sigma;   /* weight of the entropy sigma KL(mu | pi) */
   char      reference[KF_SPEC_LEN]; /* pi */
   PetscBool kmd;     /* the energy contains (1/2)||mu - nu||^2_{H^-s} (-energy kmd, default) */
+  PetscReal stein_h; /* -flow stein: width of the (periodised gaussian) Stein kernel */
   PetscBool strict;  /* unused options are errors */
   /* derived */
   PetscInt64 npoints; /* total grid points */

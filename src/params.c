@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const KfFlows[]   = {"wasserstein", "fisher_rao", "wfr", "KfFlow", "KF_FLOW_", NULL};
+const char *const KfFlows[]   = {"wasserstein", "fisher_rao", "wfr", "stein", "KfFlow", "KF_FLOW_", NULL};
 static const char *const KfEnergies[] = {"kmd", "none", "KfEnergy", "KF_ENERGY_", NULL};
 const char *const KfModes[]    = {"pde", "particles", "compare", "KfMode", "KF_MODE_", NULL};
 const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive", "KfPlanner", "KF_PLANNER_", NULL};
@@ -202,10 +202,15 @@ static PetscErrorCode ReadFlow(MPI_Comm comm, KfParams *p)
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(p->reference, "uniform", sizeof(p->reference)));
   PetscOptionsBegin(comm, NULL, "Gradient flow", "kmdflow");
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-flow", "Geometry: wasserstein (particles move), fisher_rao (mass moves: weights change), wfr (both)", KfFlows, KF_FLOW_WASSERSTEIN, &flow));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-flow", "Geometry: wasserstein (particles move), fisher_rao (mass moves: weights change), wfr (both), stein (kernelised transport of KL: SVGD)", KfFlows, KF_FLOW_WASSERSTEIN, &flow));
   p->flow  = (KfFlow)flow;
   p->alpha = flow == KF_FLOW_WASSERSTEIN ? 0 : 1;
   p->beta  = flow == KF_FLOW_FISHER_RAO ? 0 : 1;
+  p->alpha = flow == KF_FLOW_STEIN ? 0 : p->alpha;
+  if (flow == KF_FLOW_STEIN) {
+    p->stein_h = 0.3 * p->L / (2 * PETSC_PI);
+    PetscCall(KfOptionsReal(PetscOptionsObject, "-stein_h", "Stein: width h of the kernel exp(-|r|^2/(2h^2)) (periodised; default 0.3 L/(2 pi), h <= L/4)", p->stein_h, 0, p->L / 4, PETSC_TRUE, &p->stein_h, NULL));
+  }
   if (flow == KF_FLOW_WFR) {
     PetscCall(KfOptionsReal(PetscOptionsObject, "-wfr_alpha", "WFR: rate alpha of the Fisher-Rao (reaction) part", p->alpha, 0, 1e6, PETSC_TRUE, &p->alpha, NULL));
     PetscCall(KfOptionsReal(PetscOptionsObject, "-wfr_beta", "WFR: rate beta of the Wasserstein (transport) part", p->beta, 0, 1e6, PETSC_TRUE, &p->beta, NULL));
@@ -216,6 +221,7 @@ static PetscErrorCode ReadFlow(MPI_Comm comm, KfParams *p)
   if (p->sigma > 0) PetscCall(PetscOptionsString("-reference", "Reference density pi of the entropy (> 0 everywhere): uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->reference, p->reference, sizeof(p->reference), NULL));
   PetscOptionsEnd();
   PetscCheck(p->kmd || p->sigma > 0, comm, KF_ERR_INPUT, "-energy none with -sigma 0: the energy is zero and nothing moves; give -sigma > 0 or -energy kmd");
+  PetscCheck(p->flow != KF_FLOW_STEIN || (!p->kmd && p->sigma > 0), comm, KF_ERR_INPUT, "-flow stein: the Stein flow (SVGD) is that of sigma KL(mu | pi) alone; give -energy none -sigma S -reference PI");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -293,7 +299,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess", "stein_h",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */

@@ -63,6 +63,8 @@ struct _p_KfParticles {
   PetscReal      *kpot, *kgrad, *ppot, *pgrad; /* work: estimate and pi at the particles */
   PetscReal      *lrho0; /* -entropy_estimate weights (Fisher-Rao): log rho_0 at the fixed positions; rho_t(X_i) = N w_i rho_0(X_i) */
   PetscReal       resample_ess; /* resample when ESS < resample_ess N (0: never) */
+  KfKernel        stein;        /* -flow stein: the kernel k of SVGD */
+  PetscReal      *svel, *sq, *sg; /* its velocities (SoA, ldt), charges and gradient work */
   PetscInt        frstep;       /* -fr_step: KF_FRSTEP_RK (state w), _MD or _EXP (state r = log(N w) up to a constant) */
   PetscInt        nresample;
 };
@@ -635,6 +637,11 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   if (P->domain == KF_DOMAIN_TORUS && !P->sring) PetscCall(SetupGridTarget(P));
   if (P->field) PetscCall(PetscCalloc2(P->dim * P->ldt, &P->sgrad, P->ldt, &P->spot));
   if (p->sigma > 0) PetscCall(SetupEntropy(P));
+  if (p->flow == KF_FLOW_STEIN) {
+    PetscCheck(P->domain == KF_DOMAIN_TORUS, comm, KF_ERR_INPUT, "-flow stein: needs -domain torus (pi is a density on the grid)");
+    PetscCall(KfKernelCreateGaussian(P->dim, KF_DOMAIN_TORUS, p->L, p->stein_h, &P->stein));
+    PetscCall(PetscCalloc3(P->dim * P->ldt, &P->svel, P->ldt, &P->sq, P->dim * P->ldt, &P->sg));
+  }
   PetscCall(CheckWeightOptions(P));
   *out = P;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -648,6 +655,8 @@ PetscErrorCode KfParticlesDestroy(KfParticles *P)
   PetscCall(PetscFree((*P)->vwork));
   if ((*P)->kde) PetscCall(PetscFree6((*P)->epot, (*P)->egrad, (*P)->kpot, (*P)->kgrad, (*P)->ppot, (*P)->pgrad));
   PetscCall(KfKernelDestroy(&(*P)->kde));
+  if ((*P)->stein) PetscCall(PetscFree3((*P)->svel, (*P)->sq, (*P)->sg));
+  PetscCall(KfKernelDestroy(&(*P)->stein));
   PetscCall(KfFourierDestroy(&(*P)->pif));
   PetscCall(PetscFree((*P)->piamp));
   PetscCall(PetscFree((*P)->lrho0));
@@ -745,6 +754,25 @@ static PetscErrorCode Entropy(KfParticles P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  SVGD (math spec E, row 5) for F = sigma KL(mu | pi): v_i = sigma (1/N) sum_j [k(X_i - X_j) grad log pi(X_j) - grad k(X_i - X_j)],
+  by d ring passes with the charges d_c log pi(X_j)/N (potentials) and one with 1/N (gradients). Needs Entropy() (pi at the particles).
+*/
+static PetscErrorCode SteinVelocity(KfParticles P)
+{
+  const PetscInt n = P->nlocal, ld = P->ldt, d = P->dim;
+
+  PetscFunctionBeginUser;
+  for (PetscInt c = 0; c < d; c++) {
+    for (PetscInt i = 0; i < n; i++) P->sq[i] = P->pgrad[c * ld + i] / P->ppot[i] / (PetscReal)P->N;
+    PetscCall(KfRingSum(P->ring, P->stein, n, ld, P->xt, P->xs, P->sq, P->sg, P->svel + c * ld));
+  }
+  PetscCall(KfRingSum(P->ring, P->stein, n, ld, P->xt, P->xs, P->qs, P->sg, NULL));
+  for (PetscInt c = 0; c < d; c++)
+    for (PetscInt i = 0; i < n; i++) P->svel[c * ld + i] = P->p->sigma * (P->svel[c * ld + i] - P->sg[c * ld + i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* grad (and pot) of the particle sums (charges: the weights) and, with a target, sgrad/spot of its field, for the state u. */
 static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_pot)
 {
@@ -762,11 +790,13 @@ static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_
   }
   if (P->field) PetscCall(TargetField(P, with_pot));
   if (P->kde) PetscCall(Entropy(P));
+  if (P->stein) PetscCall(SteinVelocity(P));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscReal Velocity(KfParticles P, PetscInt i, PetscInt c)
 {
+  if (P->stein) return P->svel[c * P->ldt + i];
   const PetscReal v = P->kmd * (-P->grad[c * P->ldt + i] + (P->field ? P->sgrad[c * P->ldt + i] : 0));
 
   return P->kde ? v - P->p->sigma * P->egrad[c * P->ldt + i] : v;
@@ -864,6 +894,10 @@ PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParti
     v[2 * n + i] = 0.5 * w * w;
     v[3 * n + i] = w;
     v[4 * n + i] = P->weighted ? w * PetscSqr(P->vwork[i] - vbar) : 0;
+    if (P->stein) { /* -dE/dt with the KDE's grad V = sigma egrad: an estimate (SVGD is not the gradient flow of that E) */
+      v[4 * n + i] = 0;
+      for (PetscInt c = 0; c < d; c++) v[4 * n + i] -= w * P->p->sigma * P->egrad[c * P->ldt + i] * Velocity(P, i, c);
+    }
     v[5 * n + i] = P->kde ? w * P->epot[i] : 0;
     for (PetscInt c = 0; c < d; c++) v[(6 + c) * n + i] = pos[i * ld + c] * w;
   }
@@ -877,7 +911,7 @@ PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParti
   dg->mean_v2      = sum[1];
   dg->total_weight = sum[3];
   dg->ess          = 1.0 / (2 * sum[2]);
-  dg->dissipation  = (P->xfix ? 0 : P->p->beta * sum[1]) + P->p->alpha * sum[4];
+  dg->dissipation  = P->stein ? sum[4] : (P->xfix ? 0 : P->p->beta * sum[1]) + P->p->alpha * sum[4];
   for (PetscInt c = 0; c < d; c++) dg->centroid[c] = sum[6 + c] / sum[3];
   PetscCall(PetscLogEventEnd(KF_EVENT_DIAG, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);

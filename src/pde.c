@@ -2,6 +2,7 @@
    d_t rho = beta div(rho grad V) - alpha rho (V - <V>_rho), V = [u] + sigma log(rho/pi), u = K_s * (rho - nu)
    (math spec A.4, D.1, D.7, F.1); beta = 1, alpha = 0 is the Wasserstein flow */
 #include "kf_pde.h"
+#include "kf_kernel.h"
 #include "kf_log.h"
 #include <complex.h>
 
@@ -19,6 +20,7 @@ struct _p_KfPde {
   PetscScalar            *grad, *flux, *ureal;
   PetscReal               alpha, beta, sigma, kmd; /* kmd: 1 or 0, the weight of the KMD term */
   PetscScalar            *logpi, *dlogpi[KF_MAX_DIM]; /* log pi and its gradient on this rank's points (sigma > 0) */
+  PetscReal              *stein; /* -flow stein: the Stein kernel's coefficients c_k per local mode (NULL otherwise) */
 };
 
 #define FOR_MODES(lay, m) \
@@ -77,6 +79,35 @@ static PetscErrorCode SetupReference(KfPde pde, Vec pi)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The coefficients c_k of the Stein kernel (periodised gaussian of width -stein_h): (K * f)^ = c_k f^ w.r.t. m_L. */
+static PetscErrorCode SetupStein(KfPde pde, const KfParams *p)
+{
+  const KfSpectralLayout *lay = pde->lay;
+  KfKernel                k;
+
+  PetscFunctionBeginUser;
+  PetscCall(KfKernelCreateGaussian(p->dim, KF_DOMAIN_TORUS, p->L, p->stein_h, &k));
+  PetscCall(PetscMalloc1(PetscMax(lay->nmodes, 1), &pde->stein));
+  FOR_MODES(lay, m)
+  {
+    const PetscInt kv[KF_MAX_DIM] = {KfWavenumber(lay->kstart[0] + i0, lay->n[0]), KfWavenumber(lay->kstart[1] + i1, lay->n[1]), KfWavenumber(lay->kstart[2] + i2, lay->n[2])};
+
+    PetscCall(KfKernelFourierCoefficient(k, kv, &pde->stein[m]));
+  }
+  PetscCall(KfKernelDestroy(&k));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* flux = K * flux (the Stein kernel's convolution w.r.t. m_L), in place on this rank's points. */
+static PetscErrorCode SteinSmooth(KfPde pde, PetscScalar flux[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(KfSpectralForward(pde->sp, flux, pde->work));
+  for (PetscInt m = 0; m < pde->lay->nmodes; m++) pde->work[m] *= pde->stein[m];
+  PetscCall(KfSpectralBackward(pde->sp, pde->work, flux));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfPdeCreate(KfSpectral sp, const KfParams *p, Vec nu, Vec pi, KfPde *out)
 {
   KfPde              pde;
@@ -103,6 +134,7 @@ PetscErrorCode KfPdeCreate(KfSpectral sp, const KfParams *p, Vec nu, Vec pi, KfP
   PetscCall(KfSpectralForward(sp, a, pde->nuhat));
   PetscCall(VecRestoreArrayRead(nu, &a));
   if (pde->sigma > 0) PetscCall(SetupReference(pde, pi));
+  if (p->flow == KF_FLOW_STEIN) PetscCall(SetupStein(pde, p));
   *out = pde;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -120,6 +152,7 @@ PetscErrorCode KfPdeDestroy(KfPde *pde)
   PetscCall(KfSpectralFreeModes(&(*pde)->acc));
   PetscCall(PetscFree3((*pde)->grad, (*pde)->flux, (*pde)->ureal));
   PetscCall(PetscFree((*pde)->logpi));
+  PetscCall(PetscFree((*pde)->stein));
   for (PetscInt j = 0; j < KF_MAX_DIM; j++) PetscCall(PetscFree((*pde)->dlogpi[j]));
   PetscCall(PetscFree(*pde));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -129,7 +162,7 @@ PetscInt KfPdeFFTsPerRHS(KfPde pde)
 {
   PetscInt n = 1;
 
-  if (pde->beta > 0) n += 1 + pde->lay->dim * (2 + (pde->sigma > 0));
+  if (pde->beta > 0) n += 1 + pde->lay->dim * (2 + (pde->sigma > 0) + 2 * (pde->stein != NULL));
   if (pde->alpha > 0 && pde->kmd > 0) n += 1;
   return n;
 }
@@ -193,6 +226,10 @@ static PetscErrorCode Transport(KfPde pde, const PetscScalar rho[])
       Derivative(pde, j, pde->rhohat, pde->work, PETSC_FALSE);
       PetscCall(KfSpectralBackward(pde->sp, pde->work, pde->grad));
       for (PetscInt i = 0; i < n; i++) pde->flux[i] += pde->sigma * (pde->grad[i] - rho[i] * pde->dlogpi[j][i]);
+    }
+    if (pde->stein) { /* Stein: the velocity is -K * (rho grad V), the flux rho times it */
+      PetscCall(SteinSmooth(pde, pde->flux));
+      for (PetscInt i = 0; i < n; i++) pde->flux[i] *= rho[i];
     }
     PetscCall(KfSpectralForward(pde->sp, pde->flux, pde->work));
     Derivative(pde, j, pde->work, pde->acc, PETSC_TRUE);
@@ -302,7 +339,13 @@ PetscErrorCode KfPdeDiagnostics(KfPde pde, PetscReal t, Vec U, KfPdeDiag *diag)
   }
   for (PetscInt j = 0; j < lay->dim && pde->beta > 0; j++) {
     PetscCall(GradV(pde, j, rho));
-    for (PetscInt i = 0; i < lay->nlocal; i++) loc[1] += rho[i] * pde->grad[i] * pde->grad[i];
+    if (pde->stein) { /* int (rho d_j V) K * (rho d_j V) dm_L */
+      for (PetscInt i = 0; i < lay->nlocal; i++) pde->flux[i] = rho[i] * pde->grad[i];
+      PetscCall(PetscArraycpy(pde->ureal, pde->flux, lay->nlocal));
+      PetscCall(SteinSmooth(pde, pde->flux));
+      for (PetscInt i = 0; i < lay->nlocal; i++) loc[1] += pde->ureal[i] * pde->flux[i];
+    } else
+      for (PetscInt i = 0; i < lay->nlocal; i++) loc[1] += rho[i] * pde->grad[i] * pde->grad[i];
   }
   for (PetscInt i = 0; i < lay->nlocal; i++) {
     loc[2] += rho[i];

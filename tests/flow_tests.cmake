@@ -25,3 +25,4 @@ kf_add_fcheck(NAME flows_bad_input            CHECK badinput NP 1 4 TIMEOUT 300 
 kf_add_fcheck(NAME flows_fr_discrete_steps    CHECK frsteps  NP 2   TIMEOUT 300 LABELS particles)
 kf_add_fcheck(NAME flows_particle_entropy_kde CHECK kde      NP 2   TIMEOUT 300 LABELS particles)
 kf_add_fcheck(NAME flows_resample_any_ranks   CHECK resample NP 4   TIMEOUT 300 LABELS particles)
+kf_add_fcheck(NAME flows_stein_svgd          CHECK stein    NP 3   TIMEOUT 300 LABELS particles)

@@ -89,21 +89,6 @@ static PetscErrorCode BenchSetFromOptions(MPI_Comm comm, BenchOptions *o)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A misspelt option would silently benchmark the default; refuse it instead. */
-static PetscErrorCode BenchCheckUnusedOptions(MPI_Comm comm)
-{
-  PetscInt nleft, count;
-  char   **names, **values, first[128] = "";
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
-  count = nleft; /* PetscOptionsLeftRestore zeroes nleft */
-  if (count) PetscCall(PetscStrncpy(first, names[0][0] == '-' ? names[0] + 1 : names[0], sizeof(first)));
-  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
-  PetscCheck(!count, comm, KF_ERR_INPUT, "unknown option -%s; kmdflow-bench -help lists the options", first);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The parameters KfPdeCreate reads: s = 1 (the solver's default), L = 2 pi. */
 static PetscErrorCode FillParams(const BenchOptions *o, PetscInt d, KfParams *p)
 {
@@ -473,7 +458,7 @@ static PetscErrorCode BenchMain(void)
   PetscCall(BenchSetFromOptions(PETSC_COMM_WORLD, &o));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(BenchCheckUnusedOptions(PETSC_COMM_WORLD));
+  PetscCall(KfRefuseUnusedOptions(PETSC_COMM_WORLD, "kmdflow-bench"));
   for (PetscInt i = 0; i < o.ndims; i++) PetscCall(RunCase(PETSC_COMM_WORLD, &o, o.dims[i]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

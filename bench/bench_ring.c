@@ -130,22 +130,6 @@ static PetscErrorCode BenchSetFromOptions(MPI_Comm comm, BenchOptions *o)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A misspelt option would silently benchmark the default; refuse it (kernels are created first, so their
-   options, e.g. -kernel_h, count as used). */
-static PetscErrorCode BenchCheckUnusedOptions(MPI_Comm comm)
-{
-  PetscInt nleft, count;
-  char   **names, **values, first[128] = "";
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
-  count = nleft; /* PetscOptionsLeftRestore zeroes nleft */
-  if (count) PetscCall(PetscStrncpy(first, names[0][0] == '-' ? names[0] + 1 : names[0], sizeof(first)));
-  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
-  PetscCheck(!count, comm, KF_ERR_INPUT, "unknown option -%s; kmdflow-bench-ring -help lists the options", first);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The kernel of case c, with -kernel/-domain set only while it reads them (the user may add e.g. -kernel_h). */
 static PetscErrorCode CreateKernel(MPI_Comm comm, const Case *c, KfKernel *k)
 {
@@ -663,7 +647,7 @@ static PetscErrorCode BenchMain(void)
     match[c] = (PetscBool)!strncmp(cases[c].name, o.only, strlen(o.only)); /* PETSc 3.18's PetscStrbeginswith fails one-letter prefixes */
     if (match[c]) PetscCall(CreateKernel(comm, &cases[c], &k[c]));
   }
-  PetscCall(BenchCheckUnusedOptions(comm));
+  PetscCall(KfRefuseUnusedOptions(comm, "kmdflow-bench-ring")); /* after the kernels exist: their options (e.g. -kernel_h) count as read */
   PetscCall(ReportHeader(comm, &o));
   for (PetscInt i = 0; i < o.nsizes; i++)
     for (PetscInt c = 0; c < NCASES; c++) {

@@ -62,6 +62,9 @@ PETSC_EXTERN PetscErrorCode KfParamsView(const KfParams *, MPI_Comm);
 /* One line with -flow, its rates and the energy, unless it is the plain Wasserstein flow of the KMD energy. */
 PETSC_EXTERN PetscErrorCode KfParamsViewFlow(const KfParams *, MPI_Comm);
 PETSC_EXTERN PetscErrorCode KfCheckUnusedOptions(MPI_Comm, PetscBool);
+/* For the benchmark programs: any option left unread is an error naming it and the program (a misspelt option would
+   silently measure the default). */
+PETSC_EXTERN PetscErrorCode KfRefuseUnusedOptions(MPI_Comm, const char program[]);
 
 /* Checked option readers for use inside PetscOptionsBegin/End: they name the option, the value
    given and the accepted range in the error, which PETSc's own readers do not. */

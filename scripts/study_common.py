@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+import plot_pde  # noqa: E402  (scripts/ is on sys.path: the scripts run from it)
+
 try:
     import h5py
     import matplotlib
@@ -95,20 +97,11 @@ def run_kmdflow(args, output, log, ranks, prog):
 
 
 def _attr(f, name, default=None):
-    if name not in f.attrs:
-        if default is not None:
-            return default
-        raise StudyError(f"{f.filename}: missing root attribute '{name}'")
-    v = f.attrs[name]
-    if isinstance(v, bytes):
-        return v.decode(errors="replace")
-    if isinstance(v, str):
-        return v
-    a = np.asarray(v)
-    if a.dtype.kind in "SO":
-        x = a.ravel()[0]
-        return x.decode(errors="replace") if isinstance(x, bytes) else str(x)
-    return a.ravel().tolist() if a.size > 1 else a.ravel()[0].item()
+    """plot_pde.attr (one decoder of kmdflow's root attributes), with the study's error type."""
+    try:
+        return plot_pde.attr(f, name, default)
+    except plot_pde.RunFileError as e:
+        raise StudyError(f"{f.filename}: {e}") from None
 
 
 def parse_options(text):

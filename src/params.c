@@ -356,3 +356,17 @@ PetscErrorCode KfCheckUnusedOptions(MPI_Comm comm, PetscBool strict)
   PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode KfRefuseUnusedOptions(MPI_Comm comm, const char program[])
+{
+  PetscInt nleft, count;
+  char   **names, **values, first[128] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &nleft, &names, &values));
+  count = nleft; /* PetscOptionsLeftRestore zeroes nleft */
+  if (count) PetscCall(PetscStrncpy(first, names[0][0] == '-' ? names[0] + 1 : names[0], sizeof(first)));
+  PetscCall(PetscOptionsLeftRestore(NULL, &nleft, &names, &values));
+  PetscCheck(!count, comm, KF_ERR_INPUT, "unknown option -%s; %s -help lists the options", first, program);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -61,6 +61,7 @@ struct _p_KfParticles {
   PetscReal      *piamp, pi0;
   PetscReal      *epot, *egrad; /* per particle: log rho~ - log pi and its gradient (SoA, ldt) */
   PetscReal      *kpot, *kgrad, *ppot, *pgrad; /* work: estimate and pi at the particles */
+  PetscBool       pi_fixed; /* Fisher-Rao: pi and grad pi at the fixed positions are in ppot/pgrad already */
   PetscReal      *lrho0; /* -entropy_estimate weights (Fisher-Rao): log rho_0 at the fixed positions; rho_t(X_i) = N w_i rho_0(X_i) */
   PetscReal       resample_ess; /* resample when ESS < resample_ess N (0: never) */
   KfKernel        stein;        /* -flow stein: the kernel k of SVGD */
@@ -529,6 +530,7 @@ static PetscErrorCode Resample(KfParticles P, PetscScalar u[])
     u[i * nc + nc - 1] = P->frstep == KF_FRSTEP_RK ? 1.0 / (PetscReal)P->N : 0.0;
   }
   P->nresample++;
+  P->pi_fixed = PETSC_FALSE; /* the fixed positions moved */
   PetscCall(PetscFree2(send, recv));
   PetscCall(PetscFree2(starts, scount));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -736,9 +738,12 @@ static PetscErrorCode Entropy(KfParticles P)
   PetscFunctionBeginUser;
   if (P->lrho0) PetscCall(PetscArrayzero(P->kgrad, d * ld));
   else PetscCall(KfRingSum(P->ring, P->kde, n, ld, P->xt, P->xs, P->qs, P->kgrad, P->kpot));
-  PetscCall(PetscArrayzero(P->pgrad, d * ld));
-  for (PetscInt i = 0; i < ld; i++) P->ppot[i] = P->pi0;
-  if (P->pif) PetscCall(KfFourierField(P->pif, P->piamp, n, ld, P->xt, P->pgrad, P->ppot));
+  if (!P->pi_fixed) {
+    PetscCall(PetscArrayzero(P->pgrad, d * ld));
+    for (PetscInt i = 0; i < ld; i++) P->ppot[i] = P->pi0;
+    if (P->pif) PetscCall(KfFourierField(P->pif, P->piamp, n, ld, P->xt, P->pgrad, P->ppot));
+    P->pi_fixed = (PetscBool)(P->xfix != NULL);
+  }
   for (PetscInt i = 0; i < n; i++) {
     const PetscReal rho = P->lrho0 ? (PetscReal)P->N * P->qs[i] * PetscExpReal(P->lrho0[i]) : P->kde_norm * P->kpot[i], pi = P->ppot[i];
 
@@ -773,8 +778,9 @@ static PetscErrorCode SteinVelocity(KfParticles P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* grad (and pot) of the particle sums (charges: the weights) and, with a target, sgrad/spot of its field, for the state u. */
-static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_pot)
+/* grad (and pot) of the particle sums (charges: the weights) and, with a target, sgrad/spot of its field, for the state u;
+   without with_kmd (a right-hand side under -energy none) those KMD sums are skipped and zero. */
+static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_pot, PetscBool with_kmd)
 {
   PetscInt         ld;
   const PetscReal *x = StatePositions(P, u, &ld);
@@ -782,13 +788,22 @@ static PetscErrorCode Sums(KfParticles P, const PetscScalar u[], PetscBool with_
   PetscFunctionBeginUser;
   LoadBlock(P, x, ld, P->xt, P->xs);
   PetscCall(LoadWeights(P, u));
-  PetscCall(KfRingSum(P->ring, P->kernel, P->nlocal, P->ldt, P->xt, P->xs, P->qs, P->grad, with_pot ? P->pot : NULL));
-  if (P->lr) {
-    if (P->weighted) PetscCall(KfFourierStructureWeighted(P->lr, P->nlocal, P->ldt, P->xt, P->qs, P->sx));
-    else PetscCall(KfFourierStructure(P->lr, P->nlocal, P->ldt, P->xt, 1.0 / (PetscReal)P->N, P->sx));
-    PetscCall(AddLongRange(P, P->sx, P->grad, with_pot ? P->pot : NULL));
+  if (with_kmd) {
+    PetscCall(KfRingSum(P->ring, P->kernel, P->nlocal, P->ldt, P->xt, P->xs, P->qs, P->grad, with_pot ? P->pot : NULL));
+    if (P->lr) {
+      if (P->weighted) PetscCall(KfFourierStructureWeighted(P->lr, P->nlocal, P->ldt, P->xt, P->qs, P->sx));
+      else PetscCall(KfFourierStructure(P->lr, P->nlocal, P->ldt, P->xt, 1.0 / (PetscReal)P->N, P->sx));
+      PetscCall(AddLongRange(P, P->sx, P->grad, with_pot ? P->pot : NULL));
+    }
+    if (P->field) PetscCall(TargetField(P, with_pot));
+  } else { /* -energy none: the KMD terms carry weight 0 in the velocity and V */
+    PetscCall(PetscArrayzero(P->grad, P->dim * P->ldt));
+    PetscCall(PetscArrayzero(P->pot, P->ldt));
+    if (P->field) {
+      PetscCall(PetscArrayzero(P->sgrad, P->dim * P->ldt));
+      PetscCall(PetscArrayzero(P->spot, P->ldt));
+    }
   }
-  if (P->field) PetscCall(TargetField(P, with_pot));
   if (P->kde) PetscCall(Entropy(P));
   if (P->stein) PetscCall(SteinVelocity(P));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -848,7 +863,7 @@ PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ct
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_PARTICLE_RHS, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
-  PetscCall(Sums(P, x, P->weighted));
+  PetscCall(Sums(P, x, P->weighted, (PetscBool)(P->kmd > 0)));
   if (P->weighted) PetscCall(FirstVariation(P, &vbar));
   PetscCall(VecGetArray(F, &f));
   for (PetscInt i = 0; i < P->nlocal; i++) {
@@ -880,7 +895,7 @@ PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParti
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_DIAG, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
-  PetscCall(Sums(P, x, PETSC_TRUE));
+  PetscCall(Sums(P, x, PETSC_TRUE, PETSC_TRUE)); /* energy_kmd is recorded whatever -energy says */
   if (P->weighted) PetscCall(FirstVariation(P, &vbar));
   pos = StatePositions(P, x, &ld);
   PetscCall(PetscMalloc1(PetscMax(1, ncomp * n), &v));

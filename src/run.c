@@ -150,30 +150,42 @@ static PetscErrorCode WriteProvenance(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Record(void *ctx, PetscReal t)
+/* The PDE's diagnostics at t, checked collectively (a blow-up or, with the entropy, rho <= 0 stops the run with a
+   hint), and with io written to /diagnostics together with the density. */
+static PetscErrorCode PdeRecord(KfStepper *st, const KfParams *p, KfPde pde, Vec rho, KfIO io, PetscReal t, KfPdeDiag *dg)
 {
-  RunCtx *r = (RunCtx *)ctx;
-  KfPdeDiag         dg;
-  PetscReal         v[KF_PDE_NDIAG];
-  PetscInt          step;
+  PetscReal          v[KF_PDE_NDIAG];
+  PetscBool          nonpos;
   const PetscScalar *a;
 
   PetscFunctionBeginUser;
-  PetscCall(KfPdeDiagnostics(r->pde, t, r->rho, &dg));
+  PetscCall(KfPdeDiagnostics(pde, t, rho, dg));
+  nonpos = (PetscBool)(p->sigma > 0 && dg->rho_min <= 0);
+  PetscCall(KfStepperCheckFinite(st, (PetscBool)(isfinite(dg->rho_max) && isfinite(dg->dissipation) && !nonpos), t, nonpos ? "density (it reached rho <= 0, where the entropy sigma log rho is undefined)" : "density"));
+  if (!io) PetscFunctionReturn(PETSC_SUCCESS);
+  v[0] = dg->time; v[1] = dg->energy; v[2] = dg->mass; v[3] = dg->rho_min; v[4] = dg->rho_max; v[5] = dg->dissipation;
+  PetscCall(KfIOAppendSeries(io, "/diagnostics", KF_PDE_NDIAG, KfPdeDiagNames, v));
+  PetscCall(VecGetArrayRead(rho, &a));
+  PetscCall(KfIOAppendField(io, "/pde/rho", "/pde/time", t, a));
+  PetscCall(VecRestoreArrayRead(rho, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Record(void *ctx, PetscReal t)
+{
+  RunCtx   *r = (RunCtx *)ctx;
+  KfPdeDiag dg;
+  PetscInt  step;
+
+  PetscFunctionBeginUser;
+  PetscCall(PdeRecord(&r->st, r->p, r->pde, r->rho, r->io, t, &dg));
   PetscCall(TSGetStepNumber(r->st.ts, &step));
-  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.rho_max) && isfinite(dg.dissipation) && !(r->p->sigma > 0 && dg.rho_min <= 0)), t, r->p->sigma > 0 && dg.rho_min <= 0 ? "density (it reached rho <= 0, where the entropy sigma log rho is undefined)" : "density"));
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
   if (!r->p->quiet)
     PetscCall(PetscPrintf(r->comm, "%4" PetscInt_FMT " t = %-10.6g step %6" PetscInt_FMT "  E = %.10e  mass = %.15f  rho in [%.6f, %.6f]  dissipation = %.6e\n", r->nout - 1, (double)t, step, (double)dg.energy, (double)dg.mass, (double)dg.rho_min, (double)dg.rho_max,
                           (double)dg.dissipation));
-  if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
-  v[0] = dg.time; v[1] = dg.energy; v[2] = dg.mass; v[3] = dg.rho_min; v[4] = dg.rho_max; v[5] = dg.dissipation;
-  PetscCall(KfIOAppendSeries(r->io, "/diagnostics", KF_PDE_NDIAG, KfPdeDiagNames, v));
-  PetscCall(VecGetArrayRead(r->rho, &a));
-  PetscCall(KfIOAppendField(r->io, "/pde/rho", "/pde/time", t, a));
-  PetscCall(VecRestoreArrayRead(r->rho, &a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -313,7 +325,7 @@ typedef struct {
   KfIO            io;
   KfParticleDiag  first, last;
   PetscInt        nout;
-  PetscReal      *rows; /* output positions of this rank */
+  PetscReal      *rows, *wts; /* output positions and weights of this rank */
   PetscLogDouble  t_start;
 } PRunCtx;
 
@@ -341,30 +353,39 @@ static PetscErrorCode AppendParticleDiag(KfIO io, const char group[], PetscInt d
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode PRecord(void *ctx, PetscReal t)
+/* The particles' diagnostics at t, checked collectively; their positions (and weights) into this rank's rows (and wts),
+   and with io all of it written (diagnostics under group). */
+static PetscErrorCode ParticleRecord(KfStepper *st, KfParticles P, PetscInt dim, KfIO io, const char group[], PetscReal t, PetscReal rows[], PetscReal wts[], KfParticleDiag *dg)
 {
-  PRunCtx  *r = (PRunCtx *)ctx;
-  Vec       X;
-  KfParticleDiag dg;
-  PetscInt  step;
+  const PetscBool weighted = KfParticlesWeighted(P);
+  Vec             X;
 
   PetscFunctionBeginUser;
-  PetscCall(KfParticlesGetState(r->P, &X));
-  PetscCall(KfParticlesDiagnostics(r->P, t, X, &dg));
+  PetscCall(KfParticlesGetState(P, &X));
+  PetscCall(KfParticlesDiagnostics(P, t, X, dg));
+  PetscCall(KfStepperCheckFinite(st, (PetscBool)(isfinite(dg->energy) && isfinite(dg->mean_v2) && isfinite(dg->centroid[0])), t, weighted ? "particle state (positions or weights)" : "particle positions"));
+  PetscCall(KfParticlesOutputPositions(P, X, rows));
+  if (weighted) PetscCall(KfParticlesOutputWeights(P, X, wts));
+  if (!io) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(AppendParticleDiag(io, group, dim, weighted, dg));
+  PetscCall(KfIOAppendParticles(io, "/particles/x", "/particles/time", t, rows));
+  if (weighted) PetscCall(KfIOAppendParticleValues(io, "/particles/w", wts));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PRecord(void *ctx, PetscReal t)
+{
+  PRunCtx       *r = (PRunCtx *)ctx;
+  KfParticleDiag dg;
+  PetscInt       step;
+
+  PetscFunctionBeginUser;
+  PetscCall(ParticleRecord(&r->st, r->P, r->p->dim, r->io, "/diagnostics", t, r->rows, r->wts, &dg));
   PetscCall(TSGetStepNumber(r->st.ts, &step));
-  PetscCall(KfStepperCheckFinite(&r->st, (PetscBool)(isfinite(dg.energy) && isfinite(dg.mean_v2) && isfinite(dg.centroid[0])), t, KfParticlesWeighted(r->P) ? "particle state (positions or weights)" : "particle positions"));
   if (!r->nout) r->first = dg;
   r->last = dg;
   r->nout++;
   if (!r->p->quiet) PetscCall(PetscPrintf(r->comm, "%4" PetscInt_FMT " t = %-10.6g step %6" PetscInt_FMT "  E = %.12e  mean|V|^2 = %.6e\n", r->nout - 1, (double)t, step, (double)dg.energy, (double)dg.mean_v2));
-  if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(AppendParticleDiag(r->io, "/diagnostics", r->p->dim, KfParticlesWeighted(r->P), &dg));
-  PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
-  PetscCall(KfIOAppendParticles(r->io, "/particles/x", "/particles/time", t, r->rows));
-  if (KfParticlesWeighted(r->P)) {
-    PetscCall(KfParticlesOutputWeights(r->P, X, r->rows));
-    PetscCall(KfIOAppendParticleValues(r->io, "/particles/w", r->rows));
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -404,7 +425,7 @@ static PetscErrorCode PRunBody(PRunCtx *r)
   PetscCall(KfParticlesSetUpTS(r->P, r->st.ts));
   PetscCall(KfCheckUnusedOptions(r->comm, r->p->strict));
   PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
-  PetscCall(PetscMalloc1(PetscMax(1, nl * r->p->dim), &r->rows));
+  PetscCall(PetscMalloc2(PetscMax(1, nl * r->p->dim), &r->rows, PetscMax(1, nl), &r->wts));
   PetscCall(PetscStrcasecmp(r->p->output, "none", &nooutput));
   if (!nooutput && r->p->output[0]) {
     PetscCall(KfIOCreateParticles(r->comm, r->p->output, N, r->p->dim, start, nl, r->p->L, &r->io));
@@ -439,7 +460,7 @@ PetscErrorCode KfRunParticles(MPI_Comm comm, const KfParams *p)
   if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
   PetscCall(KfStepperDestroy(&r.st));
   PetscCall(KfParticlesDestroy(&r.P));
-  PetscCall(PetscFree(r.rows));
+  PetscCall(PetscFree2(r.rows, r.wts));
   PetscFunctionReturn(ierr);
 }
 
@@ -493,8 +514,6 @@ static PetscErrorCode CheckCompareOptions(MPI_Comm comm)
 static PetscErrorCode CRecord(void *ctx, PetscReal t)
 {
   CRunCtx      *r = (CRunCtx *)ctx;
-  const PetscInt first = r->nout ? 1 : 0;
-  Vec           X;
   PetscInt64    N;
   PetscInt      nl, steps[2];
   KfPdeDiag     pd;
@@ -503,24 +522,19 @@ static PetscErrorCode CRecord(void *ctx, PetscReal t)
   PetscReal     v[9];
 
   PetscFunctionBeginUser;
-  PetscCall(KfParticlesGetState(r->P, &X));
   PetscCall(KfParticlesGetLocal(r->P, &N, NULL, &nl));
-  PetscCall(KfPdeDiagnostics(r->pde.pde, t, r->pde.rho, &pd));
-  PetscCall(KfStepperCheckFinite(&r->st[0], (PetscBool)(isfinite(pd.energy) && isfinite(pd.rho_max)), t, "density"));
-  PetscCall(KfParticlesDiagnostics(r->P, t, X, &qd));
-  PetscCall(KfStepperCheckFinite(&r->st[1], (PetscBool)(isfinite(qd.energy) && isfinite(qd.centroid[0])), t, KfParticlesWeighted(r->P) ? "particle state (positions or weights)" : "particle positions"));
-  PetscCall(KfParticlesOutputPositions(r->P, X, r->rows));
-  if (KfParticlesWeighted(r->P)) PetscCall(KfParticlesOutputWeights(r->P, X, r->wts));
+  PetscCall(PdeRecord(&r->st[0], r->pde.p, r->pde.pde, r->pde.rho, r->io, t, &pd));
+  PetscCall(ParticleRecord(&r->st[1], r->P, r->pde.p->dim, r->io, "/particles/diagnostics", t, r->rows, r->wts, &qd));
   PetscCall(KfCompareDistances(r->C, r->pde.rho, nl, r->rows, KfParticlesWeighted(r->P) ? r->wts : NULL, qd.energy_kmd, &cd));
   for (PetscInt i = 0; i < 2; i++) PetscCall(TSGetStepNumber(r->st[i].ts, &steps[i]));
-  r->pd[first] = pd;
-  r->qd[first] = qd;
-  r->cd[first] = cd;
-  if (!first) {
-    r->pd[1] = pd;
-    r->qd[1] = qd;
-    r->cd[1] = cd;
+  if (!r->nout) {
+    r->pd[0] = pd;
+    r->qd[0] = qd;
+    r->cd[0] = cd;
   }
+  r->pd[1] = pd;
+  r->qd[1] = qd;
+  r->cd[1] = cd;
   r->nout++;
   if (!r->pde.p->quiet) {
     PetscCall(PetscPrintf(r->pde.comm, "%4" PetscInt_FMT " t = %-10.6g steps %5" PetscInt_FMT "/%-5" PetscInt_FMT " E_pde = %.10e  E_part = %.10e  H^-s' = %.6e", r->nout - 1, (double)t, steps[0], steps[1], (double)pd.energy, (double)qd.energy, (double)cd.hminus));
@@ -528,21 +542,9 @@ static PetscErrorCode CRecord(void *ctx, PetscReal t)
     PetscCall(PetscPrintf(r->pde.comm, "\n"));
   }
   if (!r->io) PetscFunctionReturn(PETSC_SUCCESS);
-  {
-    PetscReal         dv[KF_PDE_NDIAG] = {pd.time, pd.energy, pd.mass, pd.rho_min, pd.rho_max, pd.dissipation};
-    const PetscScalar *a;
-
-    PetscCall(KfIOAppendSeries(r->io, "/diagnostics", KF_PDE_NDIAG, KfPdeDiagNames, dv));
-    PetscCall(AppendParticleDiag(r->io, "/particles/diagnostics", r->pde.p->dim, KfParticlesWeighted(r->P), &qd));
-    v[0] = t; v[1] = cd.hminus; v[2] = cd.hminus_band; v[3] = cd.hminus_tail; v[4] = cd.hminus_iid;
-    v[5] = pd.energy; v[6] = qd.energy; v[7] = qd.energy - pd.energy; v[8] = cd.w1;
-    PetscCall(KfIOAppendSeries(r->io, "/compare", r->pde.p->dim == 1 ? 9 : 8, KfCompareNames, v));
-    PetscCall(VecGetArrayRead(r->pde.rho, &a));
-    PetscCall(KfIOAppendField(r->io, "/pde/rho", "/pde/time", t, a));
-    PetscCall(VecRestoreArrayRead(r->pde.rho, &a));
-    PetscCall(KfIOAppendParticles(r->io, "/particles/x", "/particles/time", t, r->rows));
-    if (KfParticlesWeighted(r->P)) PetscCall(KfIOAppendParticleValues(r->io, "/particles/w", r->wts));
-  }
+  v[0] = t; v[1] = cd.hminus; v[2] = cd.hminus_band; v[3] = cd.hminus_tail; v[4] = cd.hminus_iid;
+  v[5] = pd.energy; v[6] = qd.energy; v[7] = qd.energy - pd.energy; v[8] = cd.w1;
+  PetscCall(KfIOAppendSeries(r->io, "/compare", r->pde.p->dim == 1 ? 9 : 8, KfCompareNames, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,5 +1,7 @@
 /* kf_test.c - the collective checks shared by the unit tests (see kf_test.h) */
 #include "kf_test.h"
+#include "kf_log.h"
+#include "kf_spectral.h"
 
 /* Counted only in KfTestCheck, after the reduction, so every rank holds the same counts. */
 static PetscInt nfail = 0, nchecks = 0;
@@ -86,4 +88,20 @@ PetscErrorCode KfTestSummary(MPI_Comm comm)
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(comm, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " checks failed\n", nfail ? "FAILED" : "PASSED", nfail, nchecks));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int KfTestMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(void))
+{
+  PetscErrorCode ierr;
+  PetscInt       failed;
+
+  ierr = PetscInitialize(&argc, &argv, NULL, help);
+  if (ierr) return 1;
+  ierr = KfLogRegister();
+  if (!ierr) ierr = KfSpectralInitialize();
+  if (!ierr) ierr = run();
+  (void)KfSpectralFinalize();
+  failed = KfTestFailures();
+  if (PetscFinalize() || ierr) return 1;
+  return failed ? 1 : 0;
 }

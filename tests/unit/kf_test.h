@@ -19,3 +19,7 @@ PETSC_EXTERN PetscErrorCode KfTestCheckValue(MPI_Comm, const char[], const char[
 PETSC_EXTERN PetscErrorCode KfTestCheckTrue(MPI_Comm, const char[], const char[], PetscBool, const char[]);
 PETSC_EXTERN PetscInt       KfTestFailures(void);
 PETSC_EXTERN PetscErrorCode KfTestSummary(MPI_Comm);
+
+/* The main() of a unit test: PETSc, kmdflow's log events and FFTW set up, run() (which ends with KfTestSummary), and
+   exit status 1 if run() failed or any collective check did (every rank agrees on that count). */
+PETSC_EXTERN int KfTestMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(void));

@@ -416,16 +416,5 @@ static PetscErrorCode RunAll(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscInt       failed;
-
-  ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the particle-vs-PDE distances\n");
-  if (ierr) return 1;
-  ierr = KfLogRegister();
-  if (!ierr) ierr = KfSpectralInitialize();
-  if (!ierr) ierr = RunAll();
-  (void)KfSpectralFinalize();
-  failed = KfTestFailures(); /* counted only for collectively seen failures, so every rank agrees */
-  if (PetscFinalize() || ierr) return 1;
-  return failed ? 1 : 0;
+  return KfTestMain(argc, argv, "Unit tests of the particle-vs-PDE distances\n", RunAll);
 }

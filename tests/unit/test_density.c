@@ -115,20 +115,6 @@ static PetscErrorCode TestRng(void)
 
 /* ------------------------------------------------------------------------------------------------ densities */
 
-static PetscErrorCode SetOption(const char name[], const char value[])
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsSetValue(NULL, name, value));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode ClearOption(const char name[])
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsClearValue(NULL, name));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The parameters KfDensityFill reads: the grid, L, seed; the rest keep KfParamsSetFromOptions' defaults. */
 static PetscErrorCode MakeParams(const Grid *G, PetscInt seed, KfParams *p)
 {
@@ -493,11 +479,11 @@ static PetscErrorCode RunGrid(const Grid *G)
   PetscCall(SetLabel(G, "cos"));
   PetscCall(TestCos(sp, sps, &p, rho, 0.5, 2));
   PetscCall(SetLabel(G, "cos amp=.9 modes=3"));
-  PetscCall(SetOption("-init_cos_amp", "0.9"));
-  PetscCall(SetOption("-init_cos_modes", "3"));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_cos_amp", "0.9"));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_cos_modes", "3"));
   PetscCall(TestCos(sp, sps, &p, rho, 0.9, 3));
-  PetscCall(ClearOption("-init_cos_amp"));
-  PetscCall(ClearOption("-init_cos_modes"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_cos_amp"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_cos_modes"));
 
   /* Defaults as -help documents them: centres 0.3L and 0.65L on every axis, width 0.08L, weights 1, 0.6, floor 0.1. */
   for (PetscInt j = 0; j < G->dim; j++) {
@@ -516,18 +502,18 @@ static PetscErrorCode RunGrid(const Grid *G)
   widths[0] = 0.05 * G->L, widths[1] = 1.0 * G->L, widths[2] = 0.2 * G->L;
   weights[0] = 2, weights[1] = 1, weights[2] = 0.5;
   PetscCall(RealList(centers, 3 * G->dim, buf, sizeof(buf)));
-  PetscCall(SetOption("-init_gaussians_centers", buf));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_centers", buf));
   PetscCall(RealList(widths, 3, buf, sizeof(buf)));
-  PetscCall(SetOption("-init_gaussians_widths", buf));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_widths", buf));
   PetscCall(RealList(weights, 3, buf, sizeof(buf)));
-  PetscCall(SetOption("-init_gaussians_weights", buf));
-  PetscCall(SetOption("-init_gaussians_floor", "0.25"));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_weights", buf));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_floor", "0.25"));
   PetscCall(SetLabel(G, "gaussians x3"));
   PetscCall(TestGaussians(sp, sps, &p, rho, 3, centers, widths, 3, weights, 0.25));
-  PetscCall(ClearOption("-init_gaussians_centers"));
-  PetscCall(ClearOption("-init_gaussians_widths"));
-  PetscCall(ClearOption("-init_gaussians_weights"));
-  PetscCall(ClearOption("-init_gaussians_floor"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_centers"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_widths"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_weights"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_floor"));
 
   /* Defaults: p = 1.5, amp = 0.1, kmax = max(1, min(n)/3 - 1). */
   PetscCall(SetLabel(G, "powerlaw"));
@@ -535,14 +521,14 @@ static PetscErrorCode RunGrid(const Grid *G)
   PetscCall(SetLabel(G, "powerlaw target"));
   PetscCall(TestPowerlaw(sp, sps, &p, "target", rho, 1.5, 0.1, PetscMax(1, kmin / 3 - 1)));
   if (kmin > 10) {
-    PetscCall(SetOption("-init_powerlaw_p", "2.5"));
-    PetscCall(SetOption("-init_powerlaw_amp", "0.7"));
-    PetscCall(SetOption("-init_powerlaw_kmax", "5"));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_powerlaw_p", "2.5"));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_powerlaw_amp", "0.7"));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_powerlaw_kmax", "5"));
     PetscCall(SetLabel(G, "powerlaw p=2.5 kmax=5"));
     PetscCall(TestPowerlaw(sp, sps, &p, "init", rho, 2.5, 0.7, 5));
-    PetscCall(ClearOption("-init_powerlaw_p"));
-    PetscCall(ClearOption("-init_powerlaw_amp"));
-    PetscCall(ClearOption("-init_powerlaw_kmax"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_powerlaw_p"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_powerlaw_amp"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_powerlaw_kmax"));
   }
   PetscCall(SetLabel(G, "powerlaw streams"));
   PetscCall(TestPowerlawStreams(sp, &p));
@@ -577,16 +563,5 @@ static PetscErrorCode RunAll(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscInt       failed;
-
-  ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the RNG and the density registry\n");
-  if (ierr) return 1;
-  ierr = KfLogRegister();
-  if (!ierr) ierr = KfSpectralInitialize();
-  if (!ierr) ierr = RunAll();
-  (void)KfSpectralFinalize();
-  failed = KfTestFailures(); /* counted only for collectively seen failures, so every rank agrees */
-  if (PetscFinalize() || ierr) return 1;
-  return failed ? 1 : 0;
+  return KfTestMain(argc, argv, "Unit tests of the RNG and the density registry\n", RunAll);
 }

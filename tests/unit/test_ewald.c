@@ -1409,14 +1409,6 @@ static PetscErrorCode RunAll(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscInt       failed;
-
-  ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the Ewald-split Sobolev kernel\n");
-  if (ierr) return 1;
   gsl_set_error_handler_off(); /* the references check GSL's status themselves; the default handler aborts */
-  ierr   = RunAll();
-  failed = KfTestFailures(); /* counted only for collectively seen failures, so every rank agrees */
-  if (PetscFinalize() || ierr) return 1;
-  return failed ? 1 : 0;
+  return KfTestMain(argc, argv, "Unit tests of the Ewald-split Sobolev kernel\n", RunAll);
 }

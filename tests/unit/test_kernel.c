@@ -664,13 +664,5 @@ static PetscErrorCode RunAll(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscInt       failed;
-
-  ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the pair-kernel registry\n");
-  if (ierr) return 1;
-  ierr   = RunAll();
-  failed = KfTestFailures();
-  if (PetscFinalize() || ierr) return 1;
-  return failed ? 1 : 0;
+  return KfTestMain(argc, argv, "Unit tests of the pair-kernel registry\n", RunAll);
 }

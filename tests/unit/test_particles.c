@@ -245,13 +245,15 @@ static PetscErrorCode RunCase(MPI_Comm comm, const Case *C)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-int main(int argc, char **argv)
+static PetscErrorCode RunAll(void)
 {
-  PetscCall(PetscInitialize(&argc, &argv, NULL, "Particle RHS and energy against direct sums"));
-  PetscCall(KfSpectralInitialize());
+  PetscFunctionBeginUser;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) PetscCall(RunCase(PETSC_COMM_WORLD, &cases[i]));
   PetscCall(KfTestSummary(PETSC_COMM_WORLD));
-  PetscCall(KfSpectralFinalize());
-  PetscCall(PetscFinalize());
-  return KfTestFailures() ? 1 : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  return KfTestMain(argc, argv, "Particle RHS and energy against direct sums\n", RunAll);
 }

@@ -51,20 +51,6 @@ static PetscErrorCode Draw(KfSampler s, DrawKind kind, PetscInt64 N, PetscInt64 
 
 /* ------------------------------------------------------------------------------------------ setup */
 
-static PetscErrorCode SetOption(const char name[], const char value[])
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsSetValue(NULL, name, value));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode ClearOption(const char name[])
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsClearValue(NULL, name));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode MakeParams(PetscInt dim, const PetscInt n[], PetscReal L, KfParams *p)
 {
   PetscFunctionBeginUser;
@@ -279,9 +265,9 @@ static PetscErrorCode TestCos1D(PetscInt nn, PetscReal L, PetscReal amp, PetscIn
   PetscCall(SetLabel(1, n, L, what));
   PetscCall(MakeParams(1, n, L, &p));
   PetscCall(PetscSNPrintf(buf, sizeof(buf), "%.17g", (double)amp));
-  PetscCall(SetOption("-init_cos_amp", buf));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_cos_amp", buf));
   PetscCall(PetscSNPrintf(buf, sizeof(buf), "%" PetscInt_FMT, modes));
-  PetscCall(SetOption("-init_cos_modes", buf));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_cos_modes", buf));
   PetscCall(KfSamplerCreate(PETSC_COMM_WORLD, &p, "init", "cos", &s));
   CosRefInit(&ref, 1, amp, modes, L);
   PetscCall(Split(PETSC_COMM_WORLD, N, &start, &nlocal));
@@ -306,8 +292,8 @@ static PetscErrorCode TestCos1D(PetscInt nn, PetscReal L, PetscReal amp, PetscIn
   PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "iid: |F(X) - KfRngUniform(seed, 0, id)|", &ei, TOL_CDF));
   PetscCall(PetscFree(x));
   PetscCall(KfSamplerDestroy(&s));
-  PetscCall(ClearOption("-init_cos_amp"));
-  PetscCall(ClearOption("-init_cos_modes"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_cos_amp"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_cos_modes"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -333,11 +319,11 @@ static PetscErrorCode TestGaussians1D(PetscInt nn, PetscReal L, PetscBool three,
     sig   = 0.05 * L;
     floor = 0.02;
     PetscCall(PetscSNPrintf(buf, sizeof(buf), "%.17g,%.17g,%.17g", (double)c[0], (double)c[1], (double)c[2]));
-    PetscCall(SetOption("-init_gaussians_centers", buf));
-    PetscCall(SetOption("-init_gaussians_weights", "2,1,0.5"));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_centers", buf));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_weights", "2,1,0.5"));
     PetscCall(PetscSNPrintf(buf, sizeof(buf), "%.17g", (double)sig));
-    PetscCall(SetOption("-init_gaussians_widths", buf));
-    PetscCall(SetOption("-init_gaussians_floor", "0.02"));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_widths", buf));
+    PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_floor", "0.02"));
   }
   PetscCall(KfSamplerCreate(PETSC_COMM_WORLD, &p, "init", "gaussians", &s));
   PetscCall(Split(PETSC_COMM_WORLD, N, &start, &nlocal));
@@ -354,10 +340,10 @@ static PetscErrorCode TestGaussians1D(PetscInt nn, PetscReal L, PetscBool three,
   PetscCall(PetscFree(x));
   PetscCall(KfSamplerDestroy(&s));
   if (three) {
-    PetscCall(ClearOption("-init_gaussians_centers"));
-    PetscCall(ClearOption("-init_gaussians_weights"));
-    PetscCall(ClearOption("-init_gaussians_widths"));
-    PetscCall(ClearOption("-init_gaussians_floor"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_centers"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_weights"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_widths"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_floor"));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -380,7 +366,7 @@ static PetscErrorCode TestKnotheRosenblatt(PetscInt dim, PetscInt nn, PetscReal 
   PetscCall(SetLabel(dim, n, L, "cos quantile"));
   PetscCall(MakeParams(dim, n, L, &p));
   PetscCall(PetscSNPrintf(buf, sizeof(buf), "%.17g", (double)amp));
-  PetscCall(SetOption("-init_cos_amp", buf));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_cos_amp", buf));
   PetscCall(KfSamplerCreate(PETSC_COMM_WORLD, &p, "init", "cos", &s));
   CosRefInit(&ref, dim, amp, 2, L);
   PetscCall(Split(PETSC_COMM_WORLD, N, &start, &nlocal));
@@ -401,7 +387,7 @@ static PetscErrorCode TestKnotheRosenblatt(PetscInt dim, PetscInt nn, PetscReal 
   PetscCall(KfTestCheck(PETSC_COMM_WORLD, label, "Knothe-Rosenblatt: |F_j(X_j | X_<j) - u_j|", &e, TOL_CDF));
   PetscCall(PetscFree(x));
   PetscCall(KfSamplerDestroy(&s));
-  PetscCall(ClearOption("-init_cos_amp"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_cos_amp"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -703,8 +689,8 @@ static PetscErrorCode TestRefusals(void)
   PetscCall(PetscStrncpy(label, "refusals", sizeof(label)));
 
   /* A narrow bump on a small floor: positive grid values, a Gibbs-negative interpolant on a coarse grid. */
-  PetscCall(SetOption("-init_gaussians_widths", "0.02"));
-  PetscCall(SetOption("-init_gaussians_floor", "0.001"));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_widths", "0.02"));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_floor", "0.001"));
   for (PetscInt dim = 1; dim <= 2; dim++) {
     const PetscInt n[KF_MAX_DIM] = {16, 16, 16}, nfine[KF_MAX_DIM] = {256, 256, 1};
     char           what[80];
@@ -724,8 +710,8 @@ static PetscErrorCode TestRefusals(void)
     PetscCall(PetscSNPrintf(what, sizeof(what), "d=%" PetscInt_FMT " n=%" PetscInt_FMT ": the same density accepted", dim, nfine[0]));
     PetscCall(KfTestCheckValue(PETSC_COMM_WORLD, label, what, 0, 0, ""));
   }
-  PetscCall(ClearOption("-init_gaussians_widths"));
-  PetscCall(ClearOption("-init_gaussians_floor"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_widths"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_floor"));
 
   /* Quantiles in d = 2 need N = m^2. */
   {
@@ -771,11 +757,11 @@ static PetscErrorCode RunAll(void)
   PetscCall(TestUniform(2, 16, 1.0, "uniform", 31));
   PetscCall(TestUniform(3, 8, 2 * PETSC_PI, "uniform", 10));
   /* through the grid: a constant field has no coefficient above round-off, so it is sampled as uniform */
-  PetscCall(SetOption("-init_cos_amp", "0"));
+  PetscCall(PetscOptionsSetValue(NULL, "-init_cos_amp", "0"));
   PetscCall(TestUniform(1, 48, 2 * PETSC_PI, "cos", 777));
   PetscCall(TestUniform(2, 12, 1.0, "cos", 20));
   PetscCall(TestUniform(3, 6, 2 * PETSC_PI, "cos", 7));
-  PetscCall(ClearOption("-init_cos_amp"));
+  PetscCall(PetscOptionsClearValue(NULL, "-init_cos_amp"));
 
   PetscCall(TestCos1D(64, 2 * PETSC_PI, 0.5, 2, 5000));
   PetscCall(TestCos1D(32, 1.0, 0.9, 3, 4999));
@@ -792,10 +778,10 @@ static PetscErrorCode RunAll(void)
     PetscCall(TestKnotheRosenblattGrid(2, na, 2 * PETSC_PI, "gaussians", DRAW_QUANTILE, 30));
     PetscCall(TestKnotheRosenblattGrid(2, nb, 1.0, "powerlaw", DRAW_QUANTILE, 30));
     PetscCall(TestKnotheRosenblattGrid(2, na, 1.0, "gaussians", DRAW_INVERSION, 30));
-    PetscCall(SetOption("-init_gaussians_widths", "0.15")); /* resolved on the coarse axes */
+    PetscCall(PetscOptionsSetValue(NULL, "-init_gaussians_widths", "0.15")); /* resolved on the coarse axes */
     PetscCall(TestKnotheRosenblattGrid(3, nc, 1.0, "gaussians", DRAW_QUANTILE, 9));
     PetscCall(TestKnotheRosenblattGrid(3, nc, 1.0, "gaussians", DRAW_INVERSION, 9));
-    PetscCall(ClearOption("-init_gaussians_widths"));
+    PetscCall(PetscOptionsClearValue(NULL, "-init_gaussians_widths"));
     PetscCall(TestKnotheRosenblattGrid(3, nd, 2 * PETSC_PI, "powerlaw", DRAW_QUANTILE, 9));
   }
 
@@ -827,16 +813,5 @@ static PetscErrorCode RunAll(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscInt       failed;
-
-  ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the particle sampler\n");
-  if (ierr) return 1;
-  ierr = KfLogRegister();
-  if (!ierr) ierr = KfSpectralInitialize();
-  if (!ierr) ierr = RunAll();
-  (void)KfSpectralFinalize();
-  failed = KfTestFailures();
-  if (PetscFinalize() || ierr) return 1;
-  return failed ? 1 : 0;
+  return KfTestMain(argc, argv, "Unit tests of the particle sampler\n", RunAll);
 }

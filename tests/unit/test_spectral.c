@@ -438,17 +438,5 @@ static PetscErrorCode RunAll(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscInt       failed;
-
-  ierr = PetscInitialize(&argc, &argv, NULL, "Unit tests of the distributed FFTs (spectral.c)\n");
-  if (ierr) return 1;
-  ierr = KfLogRegister();
-  if (!ierr) ierr = KfSpectralInitialize();
-  if (!ierr) ierr = RunAll();
-  (void)KfSpectralFinalize();
-  failed = KfTestFailures();
-  /* failures are only counted when seen collectively, so every rank agrees on the status. */
-  if (PetscFinalize() || ierr) return 1;
-  return failed ? 1 : 0;
+  return KfTestMain(argc, argv, "Unit tests of the distributed FFTs (spectral.c)\n", RunAll);
 }

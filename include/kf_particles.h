@@ -12,6 +12,8 @@ typedef struct _p_KfParticles *KfParticles;
 typedef struct {
   PetscReal time, energy, energy_off, mean_v2, dissipation, total_weight, ess, centroid[KF_MAX_DIM];
   PetscReal energy_kmd; /* (1/2)||mu_N - nu||^2_{H^-s} with the self term where finite, whatever -energy and -sigma say */
+  PetscBool birth_death;            /* -fr_particles birth_death: */
+  PetscReal bd_events, bd_expected; /* jumps so far, and their expected number (sum of the jump probabilities) */
 } KfParticleDiag;
 
 /*

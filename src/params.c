@@ -197,7 +197,8 @@ static PetscErrorCode ReadGrid(PetscOptionItems *PetscOptionsObject, KfParams *p
 /* -flow and the energy's entropy term (math spec D.1, F.1): V = dF/dmu = [u] + sigma log(rho/pi). */
 static PetscErrorCode ReadFlow(MPI_Comm comm, KfParams *p)
 {
-  PetscInt flow = KF_FLOW_WASSERSTEIN, energy = 0;
+  PetscInt  flow = KF_FLOW_WASSERSTEIN, energy = 0;
+  PetscBool potential;
 
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(p->reference, "uniform", sizeof(p->reference)));
@@ -218,9 +219,10 @@ static PetscErrorCode ReadFlow(MPI_Comm comm, KfParams *p)
   PetscCall(KfOptionsEnum(PetscOptionsObject, "-energy", "Energy besides the entropy: kmd ((1/2)||mu - nu||^2_{H^-s}) or none (sigma KL(mu | pi) alone)", KfEnergies, 0, &energy));
   p->kmd = (PetscBool)(energy == 0);
   PetscCall(KfOptionsReal(PetscOptionsObject, "-sigma", "Weight sigma >= 0 of the entropy sigma KL(mu | pi)", 0.0, 0.0, 1e6, PETSC_FALSE, &p->sigma, NULL));
-  if (p->sigma > 0) PetscCall(PetscOptionsString("-reference", "Reference density pi of the entropy (> 0 everywhere): uniform|cos|gaussians|powerlaw|file:PATH:DATASET", "kmdflow", p->reference, p->reference, sizeof(p->reference), NULL));
+  if (p->sigma > 0) PetscCall(PetscOptionsString("-reference", "Reference density pi of the entropy (> 0 everywhere): uniform|cos|gaussians|powerlaw|file:PATH:DATASET on the torus, normal in free space (-domain free)", "kmdflow", p->reference, p->reference, sizeof(p->reference), NULL));
   PetscOptionsEnd();
-  PetscCheck(p->kmd || p->sigma > 0, comm, KF_ERR_INPUT, "-energy none with -sigma 0: the energy is zero and nothing moves; give -sigma > 0 or -energy kmd");
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-potential_linear", &potential));
+  PetscCheck(p->kmd || p->sigma > 0 || potential, comm, KF_ERR_INPUT, "-energy none with -sigma 0: the energy is zero and nothing moves; give -sigma > 0, -energy kmd or (free space) -potential_linear");
   PetscCheck(p->flow != KF_FLOW_STEIN || (!p->kmd && p->sigma > 0), comm, KF_ERR_INPUT, "-flow stein: the Stein flow (SVGD) is that of sigma KL(mu | pi) alone; give -energy none -sigma S -reference PI");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -299,7 +301,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess", "stein_h",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess", "stein_h", "fr_particles", "potential_linear", "fr_rkhs_lambda", "fr_rkhs_h", "fr_rkhs_rtol", "fr_rkhs_maxit",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */

@@ -2,11 +2,14 @@
    (math spec A.4, B.6), all sums by the ring (src/ring.c), so every rank count gives the same bits */
 #include <complex.h>
 #include <math.h>
+#include "kf_birthdeath.h"
 #include "kf_density.h"
 #include "kf_fourier.h"
+#include "kf_gauss.h"
 #include "kf_io.h"
 #include "kf_log.h"
 #include "kf_particles.h"
+#include "kf_rkhs.h"
 #include "kf_rng.h"
 #include "kf_sample.h"
 
@@ -68,7 +71,24 @@ struct _p_KfParticles {
   PetscReal      *svel, *sq, *sg; /* its velocities (SoA, ldt), charges and gradient work */
   PetscInt        frstep;       /* -fr_step: KF_FRSTEP_RK (state w), _MD or _EXP (state r = log(N w) up to a constant) */
   PetscInt        nresample;
+  PetscBool       bd; /* -fr_particles birth_death: equal weights, the reaction by jumps after each step (math spec D.4 BD) */
+  KfBirthDeathStats bds;
+  PetscBool       bd_warned;
+  /* free space (-domain free): normal -init and -reference, and a linear external potential f(x) = b.x in the energy */
+  KfGaussian      ginit, gref;
+  PetscBool       ginit_set;
+  PetscReal       potb[KF_MAX_DIM];
+  PetscBool       potential;
+  /* -fr_rkhs_lambda > 0: the kernelized Fisher-Rao flow (math spec E row 4), direction xi = (K_mu + lambda)^-1 K_mu V */
+  PetscReal       rkhs_lambda, rkhs_h, rkhs_rtol;
+  PetscInt        rkhs_maxit;
+  KfKernel        rkhs_kernel;
+  KfRkhs          rkhs;
+  PetscReal      *xi, xibar;
 };
+
+static PetscErrorCode Sums(KfParticles, const PetscScalar[], PetscBool, PetscBool);
+static PetscErrorCode FirstVariation(KfParticles, PetscReal *);
 
 /* The stream of the counter-based generator used by resampling (draws of -init use streams 0..d-1). */
 #define KF_STREAM_RESAMPLE 0x7265736dULL
@@ -170,7 +190,14 @@ static PetscErrorCode DrawPositions(KfParticles P, PetscScalar x[])
       for (PetscInt c = 0; c < P->dim; c++) x[i * P->dim + c] = P->p->L * KfRngUniform((uint64_t)P->p->seed, (uint64_t)c, (uint64_t)(P->start + i));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCheck(P->domain == KF_DOMAIN_TORUS, P->comm, KF_ERR_INPUT, "-init %s: drawing from a density needs -domain torus; in free space use -init uniform (i.i.d. in the cube [0, L)^d) or -init file:PATH:DATASET", P->p->init);
+  if (P->domain == KF_DOMAIN_FREE && !strcmp(P->p->init, "normal")) {
+    PetscCheck(P->pinit == KF_PINIT_IID, P->comm, KF_ERR_INPUT, "-init normal: only -particle_init iid in free space");
+    PetscCall(KfGaussianFromOptions(P->comm, P->dim, "init", &P->ginit));
+    KfGaussianDraw(&P->ginit, (uint64_t)P->p->seed, P->start, P->nlocal, x);
+    P->ginit_set = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCheck(P->domain == KF_DOMAIN_TORUS, P->comm, KF_ERR_INPUT, "-init %s: drawing from a density needs -domain torus; in free space use -init normal (N(m, diag(v))), uniform (i.i.d. in the cube [0, L)^d) or file:PATH:DATASET", P->p->init);
   PetscCall(KfSamplerCreate(P->comm, P->p, "init", P->p->init, &S));
   if (P->pinit == KF_PINIT_IID) PetscCall(KfSamplerDrawIID(S, (uint64_t)P->p->seed, P->N, P->start, P->nlocal, x));
   else PetscCall(KfSamplerDrawQuantile(S, P->N, P->start, P->nlocal, x));
@@ -215,7 +242,7 @@ static PetscErrorCode InitState(KfParticles P)
     if (P->weighted) u[i * nc + nc - 1] = P->frstep == KF_FRSTEP_RK ? 1.0 / (PetscReal)P->N : 0.0;
   }
   PetscCall(VecRestoreArray(P->X, &u));
-  if (P->p->flow == KF_FLOW_FISHER_RAO) P->xfix = pos;
+  if (P->p->flow == KF_FLOW_FISHER_RAO && P->weighted) P->xfix = pos;
   else PetscCall(PetscFree(pos));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -402,6 +429,12 @@ static PetscErrorCode InitialLogDensity(KfParticles P)
   KfFourier  F;
 
   PetscFunctionBeginUser;
+  if (P->domain == KF_DOMAIN_FREE) {
+    PetscCheck(P->ginit_set, P->comm, KF_ERR_INPUT, "-entropy_estimate weights: in free space needs rho_0 known, -init normal (not -init %s)", P->p->init);
+    PetscCall(PetscMalloc1(PetscMax(1, P->nlocal), &P->lrho0));
+    for (PetscInt i = 0; i < P->nlocal; i++) P->lrho0[i] = KfGaussianLogDensity(&P->ginit, P->xfix + i * P->dim, NULL);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCheck(strncmp(P->p->init, "file:", 5) || P->p->mode == KF_MODE_COMPARE, P->comm, KF_ERR_INPUT, "-entropy_estimate weights: needs rho_0 as a density (-init NAME), not positions from -init %s", P->p->init);
   PetscCall(KfDensityCoefficients(P->p, "init", P->p->init, &chat));
   PetscCall(KfSpectralHalfModes(P->dim, P->p->n, chat, &nk, &kv, &a));
@@ -426,36 +459,64 @@ static PetscErrorCode InitialLogDensity(KfParticles P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -sigma > 0: the smoothing kernel of the density estimate (-kde_h) and pi's modes on the grid (-reference). */
-static PetscErrorCode SetupEntropy(KfParticles P)
+/* pi's modes on the grid (-reference, torus). */
+static PetscErrorCode SetupTorusReference(KfParticles P)
 {
-  const PetscInt d = P->dim;
-  KfComplex     *chat;
-  PetscInt       nk, *kv;
-  PetscReal     *a;
-  PetscInt       est = 0;
+  KfComplex *chat;
+  PetscInt   nk, *kv;
+  PetscReal *a;
 
   PetscFunctionBeginUser;
-  PetscCheck(P->domain == KF_DOMAIN_TORUS, P->comm, KF_ERR_INPUT, "-sigma %s: the entropy of particles needs -domain torus (its reference pi is a density on the grid)", KF_NUM(P->p->sigma));
-  P->kde_h = P->p->L / (2 * PETSC_PI) * PetscPowReal((PetscReal)P->N, -1.0 / (d + 4));
-  PetscOptionsBegin(P->comm, NULL, "Entropy of particles", "kmdflow");
-  PetscCall(KfOptionsReal(PetscOptionsObject, "-kde_h", "Bandwidth h of the density estimate sum_j w_j K_h(x - X_j) in the entropy (default (L/2pi) N^(-1/(d+4)); h <= L/4)", P->kde_h, 0, P->p->L / 4, PETSC_TRUE, &P->kde_h, NULL));
-  PetscCall(KfOptionsEnum(PetscOptionsObject, "-entropy_estimate", "log rho at the particles: kde (log of the density estimate) or weights (-flow fisher_rao: log(N w_i) + log rho_0(X_i), exact for fixed positions drawn from -init)", KfEntropyEstimates, 0, &est));
-  PetscOptionsEnd();
-  PetscCheck(est == 0 || P->p->flow == KF_FLOW_FISHER_RAO, P->comm, KF_ERR_INPUT, "-entropy_estimate weights: only with -flow fisher_rao (the positions must stay where they were drawn from -init)");
-  if (est == 1) PetscCall(InitialLogDensity(P));
-  PetscCall(KfKernelCreateGaussian(d, KF_DOMAIN_TORUS, P->p->L, P->kde_h, &P->kde));
-  P->kde_norm = PetscPowReal(P->p->L / (PetscSqrtReal(2 * PETSC_PI) * P->kde_h), (PetscReal)d);
   PetscCall(KfDensityCoefficients(P->p, "reference", P->p->reference, &chat));
-  PetscCall(KfSpectralHalfModes(d, P->p->n, chat, &nk, &kv, &a));
+  PetscCall(KfSpectralHalfModes(P->dim, P->p->n, chat, &nk, &kv, &a));
   P->pi0 = creal(chat[0]);
   PetscCall(PetscFree(chat));
   if (nk) {
-    PetscCall(KfFourierCreate(P->comm, d, P->p->L, nk, kv, &P->pif));
+    PetscCall(KfFourierCreate(P->comm, P->dim, P->p->L, nk, kv, &P->pif));
     PetscCall(PetscMalloc1(2 * nk, &P->piamp));
     PetscCall(PetscArraycpy(P->piamp, a, 2 * nk));
   }
   PetscCall(PetscFree2(kv, a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -kde_h and -entropy_estimate (1: weights); the bandwidth's default and range depend on the domain. */
+static PetscErrorCode EntropyOptions(KfParticles P, PetscInt *est)
+{
+  const PetscBool torus = (PetscBool)(P->domain == KF_DOMAIN_TORUS);
+  PetscReal       scale = torus ? P->p->L / (2 * PETSC_PI) : 1, hmax = torus ? P->p->L / 4 : 1e6;
+
+  PetscFunctionBeginUser;
+  if (!torus && P->ginit_set)
+    for (PetscInt c = 0; c < P->dim; c++) scale = c ? PetscMax(scale, PetscSqrtReal(P->ginit.var[c])) : PetscSqrtReal(P->ginit.var[c]);
+  P->kde_h = scale * PetscPowReal((PetscReal)P->N, -1.0 / (P->dim + 4));
+  PetscOptionsBegin(P->comm, NULL, "Entropy of particles", "kmdflow");
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-kde_h", "Bandwidth h of the density estimate sum_j w_j K_h(x - X_j) in the entropy (default c N^(-1/(d+4)): c = L/2pi on the torus (h <= L/4), the largest standard deviation of -init normal in free space)", P->kde_h, 0, hmax, PETSC_TRUE, &P->kde_h, NULL));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-entropy_estimate", "log rho at the particles: kde (log of the density estimate) or weights (-flow fisher_rao: log(N w_i) + log rho_0(X_i), exact for fixed positions drawn from -init)", KfEntropyEstimates, 0, est));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -sigma > 0: the smoothing kernel of the density estimate (-kde_h) and the reference pi (-reference: a registry density
+   on the torus grid, or -reference normal in free space). */
+static PetscErrorCode SetupEntropy(KfParticles P)
+{
+  const PetscInt d = P->dim;
+  PetscInt       est = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(EntropyOptions(P, &est));
+  PetscCheck(est == 0 || P->p->flow == KF_FLOW_FISHER_RAO, P->comm, KF_ERR_INPUT, "-entropy_estimate weights: only with -flow fisher_rao (the positions must stay where they were drawn from -init)");
+  PetscCheck(est == 0 || !P->bd, P->comm, KF_ERR_INPUT, "-entropy_estimate weights with -fr_particles birth_death: the estimate log(N w_i) + log rho_0 needs weights; use -entropy_estimate kde");
+  if (P->domain == KF_DOMAIN_TORUS) PetscCall(SetupTorusReference(P));
+  else {
+    PetscCheck(!strcmp(P->p->reference, "normal"), P->comm, KF_ERR_INPUT, "-reference %s: in free space the entropy's reference must be a probability density on R^d: -reference normal (with -reference_normal_mean, -reference_normal_var)", P->p->reference);
+    PetscCall(KfGaussianFromOptions(P->comm, d, "reference", &P->gref));
+  }
+  if (est == 1) PetscCall(InitialLogDensity(P));
+  PetscCall(KfKernelCreateGaussian(d, P->domain, P->p->L, P->kde_h, &P->kde));
+  if (P->domain == KF_DOMAIN_TORUS) P->kde_norm = PetscPowReal(P->p->L / (PetscSqrtReal(2 * PETSC_PI) * P->kde_h), (PetscReal)d);
+  else P->kde_norm = PetscPowReal(2 * PETSC_PI * P->kde_h * P->kde_h, -0.5 * d);
   PetscCall(PetscCalloc6(P->ldt, &P->epot, d * P->ldt, &P->egrad, P->ldt, &P->kpot, d * P->ldt, &P->kgrad, P->ldt, &P->ppot, d * P->ldt, &P->pgrad));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -566,6 +627,41 @@ static PetscErrorCode ResamplePostStep(TS ts)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  After each accepted step of length tau: the birth-death jumps with rates alpha (V_i - mean V) of the state reached
+  (a splitting: transport by the integrator, reaction by jumps). Keyed by the step number, so restarts draw the same.
+*/
+static PetscErrorCode BirthDeathPostStep(TS ts)
+{
+  KfParticles  P;
+  Vec          X;
+  PetscScalar *u;
+  PetscReal    t, tprev, vbar, *rate;
+  PetscInt     step;
+  PetscInt64   before;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &P));
+  PetscCall(TSGetSolution(ts, &X));
+  PetscCall(TSGetTime(ts, &t));
+  PetscCall(TSGetPrevTime(ts, &tprev));
+  PetscCall(TSGetStepNumber(ts, &step));
+  PetscCall(VecGetArray(X, &u));
+  PetscCall(Sums(P, u, PETSC_TRUE, (PetscBool)(P->kmd > 0)));
+  PetscCall(FirstVariation(P, &vbar));
+  rate = P->vwork + 2 * P->nlocal;
+  for (PetscInt i = 0; i < P->nlocal; i++) rate[i] = P->p->alpha * (P->vwork[i] - vbar);
+  before = P->bds.kills + P->bds.duplications;
+  PetscCall(KfBirthDeathStep(P->comm, P->ring, P->N, P->dim, P->nc, u, rate, t - tprev, (uint64_t)P->p->seed, (uint64_t)step, P->vwork + 3 * P->nlocal, &P->bds));
+  PetscCall(VecRestoreArray(X, &u));
+  if (P->bds.max_rate_tau > 0.1 && !P->bd_warned) {
+    PetscCall(PetscPrintf(P->comm, "kmdflow warning: birth-death step at t = %g has tau max|rate| = %.3g > 0.1; the jumps are O(tau) accurate only below that (smaller -ts_dt)\n", (double)t, (double)P->bds.max_rate_tau));
+    P->bd_warned = PETSC_TRUE;
+  }
+  if (P->bds.kills + P->bds.duplications > before) PetscCall(TSRestartStep(ts)); /* the FSAL stage belongs to the old state */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode KfParticlesSetUpTS(KfParticles P, TS ts)
 {
   PetscFunctionBeginUser;
@@ -578,6 +674,17 @@ PetscErrorCode KfParticlesSetUpTS(KfParticles P, TS ts)
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
     PetscCheck(euler && fixed, P->comm, KF_ERR_INPUT, "-fr_step exp: the entropy-exact step is taken by -ts_type euler with -ts_adapt_type none and a fixed -ts_dt");
   }
+  if (P->bd) {
+    PetscBool set;
+    TSAdapt   adapt;
+
+    /* the jumps' accuracy is set by tau max|rate| (math spec D.5): fixed steps of -ts_dt unless asked otherwise */
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_type", &set));
+    PetscCall(TSGetAdapt(ts, &adapt));
+    if (!set) PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
+    PetscCall(TSSetApplicationContext(ts, P));
+    PetscCall(TSSetPostStep(ts, BirthDeathPostStep));
+  }
   if (P->resample_ess <= 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TSSetApplicationContext(ts, P));
   PetscCall(TSSetPostStep(ts, ResamplePostStep));
@@ -589,6 +696,49 @@ PetscInt KfParticlesResampleCount(KfParticles P)
   return P->nresample;
 }
 
+/* -potential_linear b: an external potential f(x) = b.x in the energy (free space; on the torus it is not periodic). */
+static PetscErrorCode SetupPotential(KfParticles P)
+{
+  PetscInt  n = 0;
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(P->comm, NULL, "External potential", "kmdflow");
+  PetscCall(KfOptionsRealList(PetscOptionsObject, "-potential_linear", "The energy gains int f dmu with f(x) = b.x (-domain free): d numbers b_1,..,b_d", "0", KF_MAX_DIM, P->potb, &n, &set));
+  PetscOptionsEnd();
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(n == P->dim, P->comm, KF_ERR_INPUT, "-potential_linear: %" PetscInt_FMT " values given for -dim %" PetscInt_FMT "; give d values", n, P->dim);
+  PetscCheck(P->domain == KF_DOMAIN_FREE, P->comm, KF_ERR_INPUT, "-potential_linear: a linear potential is not periodic; it needs -domain free");
+  P->potential = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* f(X_i) of -potential_linear at local particle i (positions in the target block xt). */
+static PetscReal Potential(KfParticles P, PetscInt i)
+{
+  PetscReal f = 0;
+
+  for (PetscInt c = 0; P->potential && c < P->dim; c++) f += P->potb[c] * P->xt[c * P->ldt + i];
+  return f;
+}
+
+static const char *const KfFRParticles[] = {"weights", "birth_death", "KfFRParticles", "KF_FRPARTICLES_", NULL};
+
+/* -fr_particles (flows with a Fisher-Rao part): weighted particles or equal weights with birth-death jumps. */
+static PetscErrorCode ReadReactionScheme(MPI_Comm comm, const KfParams *p, PetscBool *bd)
+{
+  PetscInt scheme = 0;
+
+  PetscFunctionBeginUser;
+  *bd = PETSC_FALSE;
+  if (p->flow != KF_FLOW_FISHER_RAO && p->flow != KF_FLOW_WFR) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscOptionsBegin(comm, NULL, "Fisher-Rao particles", "kmdflow");
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-fr_particles", "The Fisher-Rao part on particles: weights (w_i evolve, math spec D.4 W) or birth_death (equal weights; after each step particle i dies or duplicates with probability 1 - exp(-tau alpha |V_i - mean V|), D.4 BD)", KfFRParticles, 0, &scheme));
+  PetscOptionsEnd();
+  *bd = (PetscBool)(scheme == 1);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* -fr_step and -resample_ess (weighted particles only). */
 static PetscErrorCode ReadWeightOptions(KfParticles P)
 {
@@ -596,8 +746,37 @@ static PetscErrorCode ReadWeightOptions(KfParticles P)
   if (!P->weighted) PetscFunctionReturn(PETSC_SUCCESS);
   PetscOptionsBegin(P->comm, NULL, "Weighted particles", "kmdflow");
   if (P->p->flow == KF_FLOW_FISHER_RAO) PetscCall(KfOptionsEnum(PetscOptionsObject, "-fr_step", "Fisher-Rao weights: rk (the ODE for w with the -ts_type integrator), md (the ODE for log w: with -ts_type euler the mirror-descent step) or exp (the entropy-exact step, -sigma > 0, -ts_type euler with a fixed -ts_dt)", KfFRSteps, KF_FRSTEP_RK, &P->frstep));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-fr_rkhs_lambda", "Kernelized Fisher-Rao (> 0): the weights follow xi = (K_mu + lambda)^-1 K_mu V, the RKHS regression of V (Gaussian kernel of width -fr_rkhs_h), instead of V (0: off)", P->rkhs_lambda, 0, 1e12, PETSC_FALSE, &P->rkhs_lambda, NULL));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-fr_rkhs_h", "Width of the Gaussian kernel of the RKHS regression (default L/20 on the torus, 1 in free space)", P->rkhs_h, 0, 1e6, PETSC_TRUE, &P->rkhs_h, NULL));
+  PetscCall(KfOptionsReal(PetscOptionsObject, "-fr_rkhs_rtol", "Relative residual at which conjugate gradients stop", P->rkhs_rtol, 0, 0.1, PETSC_TRUE, &P->rkhs_rtol, NULL));
+  PetscCall(KfOptionsInt(PetscOptionsObject, "-fr_rkhs_maxit", "Most conjugate-gradient iterations per solve", P->rkhs_maxit, 1, 1 << 20, &P->rkhs_maxit, NULL));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-resample_ess", "Resample (systematic, the same on any number of ranks) when the effective sample size 1/sum w^2 drops below this fraction of N (0: never)", 0.0, 0.0, 1.0, PETSC_FALSE, &P->resample_ess, NULL));
   PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -fr_rkhs_lambda > 0: the regression kernel and its solver. */
+static PetscErrorCode SetupRkhs(KfParticles P)
+{
+  PetscFunctionBeginUser;
+  if (!(P->rkhs_lambda > 0)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(P->domain == KF_DOMAIN_FREE || P->rkhs_h <= P->p->L, P->comm, KF_ERR_INPUT, "-fr_rkhs_h %s: at most L = %s on the torus", KF_NUM(P->rkhs_h), KF_NUM(P->p->L));
+  PetscCall(KfKernelCreateGaussian(P->dim, P->domain, P->p->L, P->rkhs_h, &P->rkhs_kernel));
+  PetscCall(KfRkhsCreate(P->ring, P->rkhs_kernel, P->nlocal, P->ldt, P->rkhs_lambda, P->rkhs_rtol, P->rkhs_maxit, &P->rkhs));
+  PetscCall(PetscCalloc1(P->ldt, &P->xi));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The Fisher-Rao direction after FirstVariation: V itself, or its RKHS regression xi (and sum_i w_i xi_i). */
+static PetscErrorCode ReactionDirection(KfParticles P)
+{
+  PetscReal *wxi = P->vwork + 2 * P->nlocal;
+
+  PetscFunctionBeginUser;
+  if (!P->rkhs) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(KfRkhsSolve(P->rkhs, P->xt, P->xs, P->qs, P->vwork, P->xi));
+  for (PetscInt i = 0; i < P->nlocal; i++) wxi[i] = P->qs[i] * P->xi[i];
+  PetscCall(KfRingReduce(P->ring, 1, wxi, &P->xibar));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -606,6 +785,7 @@ static PetscErrorCode CheckWeightOptions(KfParticles P)
 {
   PetscFunctionBeginUser;
   PetscCheck(P->frstep != KF_FRSTEP_EXP || P->p->sigma > 0, P->comm, KF_ERR_INPUT, "-fr_step exp: the entropy-exact step needs the entropy, -sigma > 0");
+  PetscCheck(!(P->rkhs_lambda > 0 && P->frstep == KF_FRSTEP_EXP), P->comm, KF_ERR_INPUT, "-fr_rkhs_lambda with -fr_step exp: the entropy-exact step follows V, not its regression; use -fr_step rk or md");
   PetscCheck(!(P->resample_ess > 0 && P->lrho0), P->comm, KF_ERR_INPUT, "-resample_ess %s with -entropy_estimate weights: the estimate needs the positions drawn from -init, which resampling replaces; use -entropy_estimate kde", KF_NUM(P->resample_ess));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -622,16 +802,21 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
   PetscCall(KfKernelCreate(comm, p, &P->kernel));
   PetscCall(KfKernelGetDomain(P->kernel, &P->domain));
   PetscCall(KfKernelSelfValue(P->kernel, &P->k0, &P->k0_finite));
-  P->weighted = (PetscBool)(p->flow != KF_FLOW_WASSERSTEIN);
-  P->nc       = p->flow == KF_FLOW_WASSERSTEIN ? P->dim : p->flow == KF_FLOW_FISHER_RAO ? 1 : P->dim + 1;
+  PetscCall(ReadReactionScheme(comm, p, &P->bd));
+  P->weighted = (PetscBool)(p->flow != KF_FLOW_WASSERSTEIN && p->flow != KF_FLOW_STEIN && !P->bd);
+  P->nc       = !P->weighted ? P->dim : p->flow == KF_FLOW_FISHER_RAO ? 1 : P->dim + 1;
   P->kmd      = p->kmd ? 1.0 : 0.0;
   PetscCall(ReadOptions(P));
+  PetscCall(SetupPotential(P));
   PetscCheck(!P->samples[0] || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s and -target_samples %s: give the target one way, not both", p->target, P->samples);
   PetscCheck(P->domain == KF_DOMAIN_TORUS || !strcmp(p->target, "uniform"), comm, KF_ERR_INPUT, "-target %s: a density on a grid needs -domain torus; in free space give the target as -target_samples", p->target);
   P->ldt = PetscMax(KF_KERNEL_WIDTH, (P->nlocal + KF_KERNEL_WIDTH - 1) / KF_KERNEL_WIDTH * KF_KERNEL_WIDTH);
   PetscCall(PetscCalloc5(P->dim * P->ldt, &P->xt, P->dim * PetscMax(1, P->nlocal), &P->xs, PetscMax(1, P->nlocal), &P->qs, P->dim * P->ldt, &P->grad, P->ldt, &P->pot));
   PetscCall(PetscMalloc1(4 * PetscMax(1, P->nlocal), &P->vwork));
   for (PetscInt i = 0; i < P->nlocal; i++) P->qs[i] = 1.0 / (PetscReal)P->N;
+  P->rkhs_h     = P->domain == KF_DOMAIN_TORUS ? P->p->L / 20 : 1;
+  P->rkhs_rtol  = 1e-10;
+  P->rkhs_maxit = 1000;
   PetscCall(ReadWeightOptions(P));
   PetscCall(InitState(P));
   PetscCall(SetupLongRange(P));
@@ -644,6 +829,7 @@ PetscErrorCode KfParticlesCreate(MPI_Comm comm, const KfParams *p, KfParticles *
     PetscCall(KfKernelCreateGaussian(P->dim, KF_DOMAIN_TORUS, p->L, p->stein_h, &P->stein));
     PetscCall(PetscCalloc3(P->dim * P->ldt, &P->svel, P->ldt, &P->sq, P->dim * P->ldt, &P->sg));
   }
+  PetscCall(SetupRkhs(P));
   PetscCall(CheckWeightOptions(P));
   *out = P;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -659,6 +845,9 @@ PetscErrorCode KfParticlesDestroy(KfParticles *P)
   PetscCall(KfKernelDestroy(&(*P)->kde));
   if ((*P)->stein) PetscCall(PetscFree3((*P)->svel, (*P)->sq, (*P)->sg));
   PetscCall(KfKernelDestroy(&(*P)->stein));
+  PetscCall(KfRkhsDestroy(&(*P)->rkhs));
+  PetscCall(KfKernelDestroy(&(*P)->rkhs_kernel));
+  PetscCall(PetscFree((*P)->xi));
   PetscCall(KfFourierDestroy(&(*P)->pif));
   PetscCall(PetscFree((*P)->piamp));
   PetscCall(PetscFree((*P)->lrho0));
@@ -725,10 +914,44 @@ static PetscErrorCode TargetField(KfParticles P, PetscBool with_pot)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* log pi and grad log pi at the local particles into ppot, pgrad; *bad counts particles where pi <= 0 (the torus
+   reference between grid points). */
+static PetscErrorCode ReferenceAtParticles(KfParticles P, PetscInt *bad)
+{
+  const PetscInt n = P->nlocal, ld = P->ldt, d = P->dim;
+
+  PetscFunctionBeginUser;
+  if (P->domain == KF_DOMAIN_FREE) {
+    for (PetscInt i = 0; i < n; i++) {
+      PetscReal x[KF_MAX_DIM], g[KF_MAX_DIM];
+
+      for (PetscInt c = 0; c < d; c++) x[c] = P->xt[c * ld + i];
+      P->ppot[i] = KfGaussianLogDensity(&P->gref, x, g);
+      for (PetscInt c = 0; c < d; c++) P->pgrad[c * ld + i] = g[c];
+    }
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscArrayzero(P->pgrad, d * ld));
+  for (PetscInt i = 0; i < ld; i++) P->ppot[i] = P->pi0;
+  if (P->pif) PetscCall(KfFourierField(P->pif, P->piamp, n, ld, P->xt, P->pgrad, P->ppot));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscReal pi = P->ppot[i];
+
+    if (!(pi > 0)) {
+      (*bad)++;
+      continue;
+    }
+    P->ppot[i] = PetscLogReal(pi);
+    for (PetscInt c = 0; c < d; c++) P->pgrad[c * ld + i] /= pi;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /*
   The entropy's terms at the particles (needs LoadBlock and the weights in qs): epot = log rho~(X_i) - log pi(X_i) and
-  egrad = grad of it, rho~ = sum_j w_j K_h(X_i - X_j) by a second ring pass. A non-positive pi or estimate is a
-  collective error (the estimate is positive unless it underflows: h far below the particle spacing).
+  egrad = grad of it, rho~ = sum_j w_j K_h(X_i - X_j) by a second ring pass (or the exact log(N w_i) + log rho_0(X_i)).
+  A non-positive pi or estimate is a collective error (the estimate is positive unless it underflows: h far below the
+  particle spacing).
 */
 static PetscErrorCode Entropy(KfParticles P)
 {
@@ -739,20 +962,16 @@ static PetscErrorCode Entropy(KfParticles P)
   if (P->lrho0) PetscCall(PetscArrayzero(P->kgrad, d * ld));
   else PetscCall(KfRingSum(P->ring, P->kde, n, ld, P->xt, P->xs, P->qs, P->kgrad, P->kpot));
   if (!P->pi_fixed) {
-    PetscCall(PetscArrayzero(P->pgrad, d * ld));
-    for (PetscInt i = 0; i < ld; i++) P->ppot[i] = P->pi0;
-    if (P->pif) PetscCall(KfFourierField(P->pif, P->piamp, n, ld, P->xt, P->pgrad, P->ppot));
+    PetscCall(ReferenceAtParticles(P, &bad));
     P->pi_fixed = (PetscBool)(P->xfix != NULL);
   }
   for (PetscInt i = 0; i < n; i++) {
-    const PetscReal rho = P->lrho0 ? (PetscReal)P->N * P->qs[i] * PetscExpReal(P->lrho0[i]) : P->kde_norm * P->kpot[i], pi = P->ppot[i];
-
-    if (!(rho > 0 && pi > 0)) {
+    if (!(P->lrho0 ? P->qs[i] > 0 : P->kpot[i] > 0)) {
       bad++;
       continue;
     }
-    P->epot[i] = (P->lrho0 ? PetscLogReal((PetscReal)P->N * P->qs[i]) + P->lrho0[i] : PetscLogReal(rho)) - PetscLogReal(pi);
-    for (PetscInt c = 0; c < d; c++) P->egrad[c * ld + i] = (P->lrho0 ? 0 : P->kgrad[c * ld + i] / P->kpot[i]) - P->pgrad[c * ld + i] / pi;
+    P->epot[i] = (P->lrho0 ? PetscLogReal((PetscReal)P->N * P->qs[i]) + P->lrho0[i] : PetscLogReal(P->kde_norm * P->kpot[i])) - P->ppot[i];
+    for (PetscInt c = 0; c < d; c++) P->egrad[c * ld + i] = (P->lrho0 ? 0 : P->kgrad[c * ld + i] / P->kpot[i]) - P->pgrad[c * ld + i];
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, P->comm));
   PetscCheck(!bad, P->comm, KF_ERR_NONFINITE, "the entropy term: the density estimate or the reference pi is not positive at %" PetscInt_FMT " particles (pi <= 0 between grid points, or weights that underflowed)", bad);
@@ -769,7 +988,7 @@ static PetscErrorCode SteinVelocity(KfParticles P)
 
   PetscFunctionBeginUser;
   for (PetscInt c = 0; c < d; c++) {
-    for (PetscInt i = 0; i < n; i++) P->sq[i] = P->pgrad[c * ld + i] / P->ppot[i] / (PetscReal)P->N;
+    for (PetscInt i = 0; i < n; i++) P->sq[i] = P->pgrad[c * ld + i] / (PetscReal)P->N; /* grad log pi(X_j)/N */
     PetscCall(KfRingSum(P->ring, P->stein, n, ld, P->xt, P->xs, P->sq, P->sg, P->svel + c * ld));
   }
   PetscCall(KfRingSum(P->ring, P->stein, n, ld, P->xt, P->xs, P->qs, P->sg, NULL));
@@ -814,7 +1033,7 @@ static PetscReal Velocity(KfParticles P, PetscInt i, PetscInt c)
   if (P->stein) return P->svel[c * P->ldt + i];
   const PetscReal v = P->kmd * (-P->grad[c * P->ldt + i] + (P->field ? P->sgrad[c * P->ldt + i] : 0));
 
-  return P->kde ? v - P->p->sigma * P->egrad[c * P->ldt + i] : v;
+  return (P->kde ? v - P->p->sigma * P->egrad[c * P->ldt + i] : v) - (P->potential ? P->potb[c] : 0);
 }
 
 /* V_i = dE/dmu at particle i (pot - target potential) into vwork[0..n), and sum_i w_i V_i; needs Sums(.., TRUE). */
@@ -825,7 +1044,7 @@ static PetscErrorCode FirstVariation(KfParticles P, PetscReal *vbar)
 
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < n; i++) {
-    V[i]  = P->kmd * (P->pot[i] - (P->field ? P->spot[i] : 0)) + (P->kde ? P->p->sigma * P->epot[i] : 0);
+    V[i]  = P->kmd * (P->pot[i] - (P->field ? P->spot[i] : 0)) + (P->kde ? P->p->sigma * P->epot[i] : 0) + Potential(P, i);
     wV[i] = P->qs[i] * V[i];
   }
   PetscCall(KfRingReduce(P->ring, 1, wV, vbar));
@@ -841,10 +1060,11 @@ static PetscErrorCode FirstVariation(KfParticles P, PetscReal *vbar)
 static PetscReal WeightRate(KfParticles P, TS ts, const PetscScalar u[], PetscInt i, PetscReal vbar)
 {
   const PetscReal alpha = P->p->alpha, sigma = P->p->sigma, r = u[i * P->nc + P->nc - 1];
+  const PetscReal dir = P->rkhs ? P->xi[i] - P->xibar : P->vwork[i] - vbar; /* V or its regression, centred */
   PetscReal       tau, a, rhat;
 
-  if (P->frstep == KF_FRSTEP_RK) return -alpha * P->qs[i] * (P->vwork[i] - vbar);
-  if (P->frstep == KF_FRSTEP_MD || !ts) return -alpha * (P->vwork[i] - vbar);
+  if (P->frstep == KF_FRSTEP_RK) return -alpha * P->qs[i] * dir;
+  if (P->frstep == KF_FRSTEP_MD || !ts) return -alpha * dir;
   (void)TSGetTimeStep(ts, &tau);
   a    = PetscExpReal(-alpha * sigma * tau);
   rhat = PetscLogReal((PetscReal)P->N * P->qs[i]);
@@ -861,10 +1081,15 @@ PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ct
   PetscReal          vbar = 0;
 
   PetscFunctionBeginUser;
+  if (P->bd && P->p->beta == 0) { /* Fisher-Rao by jumps alone: nothing moves between them */
+    PetscCall(VecZeroEntries(F));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(PetscLogEventBegin(KF_EVENT_PARTICLE_RHS, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(Sums(P, x, P->weighted, (PetscBool)(P->kmd > 0)));
   if (P->weighted) PetscCall(FirstVariation(P, &vbar));
+  if (P->weighted) PetscCall(ReactionDirection(P));
   PetscCall(VecGetArray(F, &f));
   for (PetscInt i = 0; i < P->nlocal; i++) {
     if (!P->xfix)
@@ -886,17 +1111,18 @@ PetscErrorCode KfParticlesRHSFunction(TS ts, PetscReal t, Vec X, Vec F, void *ct
 */
 PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParticleDiag *dg)
 {
-  const PetscInt     n = P->nlocal, d = P->dim, ncomp = 6 + d;
+  const PetscInt     n = P->nlocal, d = P->dim, ncomp = 7 + d;
   const PetscScalar *x;
   const PetscReal   *pos;
-  PetscReal         *v, sum[6 + KF_MAX_DIM], vbar = 0;
+  PetscReal         *v, sum[7 + KF_MAX_DIM], vbar = 0;
   PetscInt           ld;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(KF_EVENT_DIAG, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(Sums(P, x, PETSC_TRUE, PETSC_TRUE)); /* energy_kmd is recorded whatever -energy says */
-  if (P->weighted) PetscCall(FirstVariation(P, &vbar));
+  if (P->weighted || P->bd) PetscCall(FirstVariation(P, &vbar));
+  if (P->weighted) PetscCall(ReactionDirection(P));
   pos = StatePositions(P, x, &ld);
   PetscCall(PetscMalloc1(PetscMax(1, ncomp * n), &v));
   for (PetscInt i = 0; i < n; i++) {
@@ -908,19 +1134,20 @@ PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParti
     v[n + i]     = v2 * w;
     v[2 * n + i] = 0.5 * w * w;
     v[3 * n + i] = w;
-    v[4 * n + i] = P->weighted ? w * PetscSqr(P->vwork[i] - vbar) : 0;
+    v[4 * n + i] = P->weighted || P->bd ? w * (P->vwork[i] - vbar) * (P->rkhs ? P->xi[i] - P->xibar : P->vwork[i] - vbar) : 0;
     if (P->stein) { /* -dE/dt with the KDE's grad V = sigma egrad: an estimate (SVGD is not the gradient flow of that E) */
       v[4 * n + i] = 0;
       for (PetscInt c = 0; c < d; c++) v[4 * n + i] -= w * P->p->sigma * P->egrad[c * P->ldt + i] * Velocity(P, i, c);
     }
     v[5 * n + i] = P->kde ? w * P->epot[i] : 0;
     for (PetscInt c = 0; c < d; c++) v[(6 + c) * n + i] = pos[i * ld + c] * w;
+    v[(6 + d) * n + i] = w * Potential(P, i);
   }
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscCall(KfRingReduce(P->ring, ncomp, v, sum));
   PetscCall(PetscFree(v));
   dg->time         = t;
-  dg->energy_off   = P->kmd * (sum[0] + 0.5 * P->nu_energy) + P->p->sigma * sum[5];
+  dg->energy_off   = P->kmd * (sum[0] + 0.5 * P->nu_energy) + P->p->sigma * sum[5] + sum[6 + d];
   dg->energy_kmd   = sum[0] + 0.5 * P->nu_energy + (P->k0_finite ? P->k0 * sum[2] : 0);
   dg->energy       = dg->energy_off + (P->k0_finite ? P->kmd * P->k0 * sum[2] : 0);
   dg->mean_v2      = sum[1];
@@ -928,6 +1155,9 @@ PetscErrorCode KfParticlesDiagnostics(KfParticles P, PetscReal t, Vec X, KfParti
   dg->ess          = 1.0 / (2 * sum[2]);
   dg->dissipation  = P->stein ? sum[4] : (P->xfix ? 0 : P->p->beta * sum[1]) + P->p->alpha * sum[4];
   for (PetscInt c = 0; c < d; c++) dg->centroid[c] = sum[6 + c] / sum[3];
+  dg->birth_death  = P->bd;
+  dg->bd_events    = (PetscReal)(P->bds.kills + P->bds.duplications);
+  dg->bd_expected  = P->bds.expected;
   PetscCall(PetscLogEventEnd(KF_EVENT_DIAG, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -992,7 +1222,17 @@ PetscErrorCode KfParticlesHelp(MPI_Comm comm, const KfParams *p)
     Q.comm     = comm;
     Q.p        = p;
     Q.weighted = PETSC_TRUE;
+    KfGaussian            g;
+
+    Q.rkhs_h     = p->L / 20;
+    Q.rkhs_rtol  = 1e-10;
+    Q.rkhs_maxit = 1000;
+    PetscCall(ReadReactionScheme(comm, p, &Q.bd));
     PetscCall(ReadWeightOptions(&Q));
+    Q.dim = p->dim;
+    PetscCall(SetupPotential(&Q));
+    PetscCall(KfGaussianFromOptions(comm, p->dim, "init", &g));
+    PetscCall(KfGaussianFromOptions(comm, p->dim, "reference", &g));
     PetscOptionsBegin(comm, NULL, "Entropy of particles", "kmdflow");
     PetscCall(KfOptionsReal(PetscOptionsObject, "-kde_h", "Bandwidth h of the density estimate in the entropy (default (L/2pi) N^(-1/(d+4)); h <= L/4)", h, 0, p->L / 4, PETSC_TRUE, &h, NULL));
     PetscCall(KfOptionsEnum(PetscOptionsObject, "-entropy_estimate", "log rho at the particles: kde or weights (-flow fisher_rao)", KfEntropyEstimates, 0, &est));

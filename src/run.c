@@ -349,6 +349,12 @@ static PetscErrorCode AppendParticleDiag(KfIO io, const char group[], PetscInt d
     names[n] = "ess";
     v[n++]   = dg->ess;
   }
+  if (dg->birth_death) {
+    names[n] = "bd_events";
+    v[n++]   = dg->bd_events;
+    names[n] = "bd_expected";
+    v[n++]   = dg->bd_expected;
+  }
   PetscCall(KfIOAppendSeries(io, group, n, names, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -407,6 +413,7 @@ static PetscErrorCode PSummary(PRunCtx *r)
   PetscCall(PetscPrintf(r->comm, "  energy             E(0) = %.12e  E(T) = %.12e\n", (double)r->first.energy, (double)r->last.energy));
   PetscCall(PetscPrintf(r->comm, "  mean |V|^2         %.6e at T\n", (double)r->last.mean_v2));
   if (KfParticlesWeighted(r->P)) PetscCall(PetscPrintf(r->comm, "  weights            total %.15f, ESS %.6g of %" PetscInt64_FMT " at T, %" PetscInt_FMT " resampling%s\n", (double)r->last.total_weight, (double)r->last.ess, N, KfParticlesResampleCount(r->P), KfParticlesResampleCount(r->P) == 1 ? "" : "s"));
+  if (r->last.birth_death) PetscCall(PetscPrintf(r->comm, "  birth-death        %.0f jumps (expected %.1f)\n", (double)r->last.bd_events, (double)r->last.bd_expected));
   if (r->io) PetscCall(PetscPrintf(r->comm, "  output             %s (+ XDMF)\n", r->p->output));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

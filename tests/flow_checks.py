@@ -361,7 +361,7 @@ BAD = [  # (options, expected exit status, words the one-line message must conta
     (["-sigma", "1", "-reference", "nosuch"], 2, ["-reference nosuch", "unknown density"]),
     (["-sigma", "0.5", "-init", "file:flowbad.h5:zero"], 2, ["-init file:flowbad.h5:zero", "vanishes", "-sigma 0.5"]),
     (["-mode", "particles", "-particles", "10", "-domain", "free", "-kernel", "gaussian", "-init", "uniform", "-flow", "wfr", "-sigma", "0.1"], 2,
-     ["-sigma 0.1", "-domain torus"]),
+     ["-reference uniform", "in free space", "-reference normal"]),
     (["-flow", "wfr", "-sigma", "1"] + BLOWUP + ["-ts_dt", "100", "-ts_max_time", "400", "-output_dt", "100"], 3, ["rho <= 0", "-ts_dt"]),
     (["-flow", "fisher_rao", "-s", "0.3", "-init_cos_amp", "0.9"] + BLOWUP + ["-ts_dt", "50", "-ts_max_time", "5000", "-output_dt", "1000"], 3,
      ["non-finite density", "-ts_dt 50"]),

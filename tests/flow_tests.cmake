@@ -26,3 +26,17 @@ kf_add_fcheck(NAME flows_fr_discrete_steps    CHECK frsteps  NP 2   TIMEOUT 300 
 kf_add_fcheck(NAME flows_particle_entropy_kde CHECK kde      NP 2   TIMEOUT 300 LABELS particles)
 kf_add_fcheck(NAME flows_resample_any_ranks   CHECK resample NP 4   TIMEOUT 300 LABELS particles)
 kf_add_fcheck(NAME flows_stein_svgd          CHECK stein    NP 3   TIMEOUT 300 LABELS particles)
+
+# Fisher-Rao particle schemes beyond weights (tests/frparticle_checks.py): birth-death (G16), free-space Gaussians with
+# the entropy-exact step (G13), kernelized FR by RKHS regression.
+function(kf_add_frcheck)
+  cmake_parse_arguments(T "" "NAME;CHECK;TIMEOUT" "NP;ARGS;LABELS" ${ARGN})
+  _kf_register(${T_NAME} "${T_NP}" "${T_TIMEOUT}" "flows;particles;${T_LABELS}"
+    ${KF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/frparticle_checks.py ${T_CHECK} --np @NP@ --exe $<TARGET_FILE:kmdflow>
+    --mpiexec ${MPIEXEC_EXECUTABLE} --mpiexec-flags=${KF_MPIEXEC_PREFLAGS} --workdir ${KF_TEST_WORK}/@NAME@ ${T_ARGS})
+endfunction()
+kf_add_frcheck(NAME flows_g16_birth_death       CHECK g16      NP 1   TIMEOUT 600)
+kf_add_frcheck(NAME flows_birth_death_any_ranks CHECK bdranks  NP 4   TIMEOUT 300)
+kf_add_frcheck(NAME flows_g13_free_gaussians    CHECK g13      NP 2   TIMEOUT 300)
+kf_add_frcheck(NAME flows_rkhs_regression       CHECK rkhs     NP 3   TIMEOUT 300)
+kf_add_frcheck(NAME flows_fr_particles_bad_input CHECK badinput NP 1 4 TIMEOUT 300 LABELS input)

@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(args, opts):
-    cmd = ["mpiexec", "-n", str(args.ranks), os.environ.get("KMDFLOW", os.path.join(ROOT, "build", "kmdflow"))] + opts + ["-quiet"]
+    cmd = ["mpiexec", "-n", str(args.ranks), os.path.abspath(os.environ.get("KMDFLOW", os.path.join(ROOT, "build", "kmdflow")))] + opts + ["-quiet"]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=args.workdir, check=True, stdout=subprocess.DEVNULL)
 

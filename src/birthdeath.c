@@ -28,6 +28,23 @@ static int CompareIds(const void *a, const void *b)
   return i < j ? -1 : i > j;
 }
 
+/* Every rank's count (cnt) and the displacements (disp) of an MPI_Allgatherv; *total their sum. */
+static PetscErrorCode GatherCounts(MPI_Comm comm, PetscMPIInt mine, PetscMPIInt **cnt, PetscMPIInt **disp, PetscInt64 *total)
+{
+  PetscMPIInt size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMalloc2(size, cnt, size, disp));
+  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, *cnt, 1, MPI_INT, comm));
+  *total = 0;
+  for (PetscMPIInt r = 0; r < size; r++) {
+    (*disp)[r] = (PetscMPIInt)*total;
+    *total += (*cnt)[r];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* This rank's events into *ev (allocated), their number into *ne; the jump probabilities into prob[]. */
 static PetscErrorCode LocalEvents(PetscInt64 N, PetscInt64 start, PetscInt n, const PetscReal rate[], PetscReal tau, uint64_t seed, uint64_t step, PetscReal prob[], Event **ev, PetscInt *ne, PetscInt64 counts[2], PetscReal *maxrt)
 {
@@ -56,17 +73,11 @@ static PetscErrorCode LocalEvents(PetscInt64 N, PetscInt64 start, PetscInt n, co
 /* All ranks' events on every rank, sorted into the order of application. */
 static PetscErrorCode GatherEvents(MPI_Comm comm, const Event local[], PetscInt nlocal, Event **all, PetscInt64 *nall)
 {
-  PetscMPIInt size, *cnt, *disp, mine = (PetscMPIInt)(3 * nlocal);
-  PetscInt64 *buf, *sendbuf, total = 0;
+  PetscMPIInt *cnt, *disp, mine = (PetscMPIInt)(3 * nlocal);
+  PetscInt64  *buf, *sendbuf, total;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(PetscMalloc2(size, &cnt, size, &disp));
-  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, comm));
-  for (PetscMPIInt r = 0; r < size; r++) {
-    disp[r] = (PetscMPIInt)total;
-    total += cnt[r];
-  }
+  PetscCall(GatherCounts(comm, mine, &cnt, &disp, &total));
   PetscCheck(total < PETSC_MPI_INT_MAX, comm, PETSC_ERR_SUP, "birth-death: %" PetscInt64_FMT " events in one step; use a smaller -ts_dt", total / 3);
   PetscCall(PetscMalloc2(PetscMax(1, 3 * nlocal), &sendbuf, PetscMax(1, total), &buf));
   for (PetscInt e = 0; e < nlocal; e++) {
@@ -121,8 +132,8 @@ static PetscErrorCode ResolveOrigins(Event ev[], PetscInt64 ne, PetscInt64 **ids
 /* Positions before the step of every origin that some particle copies, gathered on all ranks in id order. */
 static PetscErrorCode GatherOrigins(MPI_Comm comm, PetscInt64 start, PetscInt n, PetscInt d, PetscInt ld, const PetscReal x[], const PetscInt64 ids[], const PetscInt64 origin[], PetscInt64 nids, PetscInt64 **oid, PetscInt64 *no, PetscReal **ox)
 {
-  PetscMPIInt size, *cnt, *disp, mine = 0;
-  PetscInt64  m = 0, total = 0;
+  PetscMPIInt *cnt, *disp, mine = 0;
+  PetscInt64   m = 0, total;
   PetscReal  *send;
 
   PetscFunctionBeginUser;
@@ -139,13 +150,7 @@ static PetscErrorCode GatherOrigins(MPI_Comm comm, PetscInt64 start, PetscInt n,
       for (PetscInt c = 0; c < d; c++) send[mine + c] = x[((*oid)[k] - start) * ld + c];
       mine += (PetscMPIInt)d;
     }
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(PetscMalloc2(size, &cnt, size, &disp));
-  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, comm));
-  for (PetscMPIInt r = 0; r < size; r++) {
-    disp[r] = (PetscMPIInt)total;
-    total += cnt[r];
-  }
+  PetscCall(GatherCounts(comm, mine, &cnt, &disp, &total));
   PetscCheck(total == *no * d, PETSC_COMM_SELF, PETSC_ERR_PLIB, "birth-death: gathered %" PetscInt64_FMT " coordinates for %" PetscInt64_FMT, total, *no * d);
   PetscCall(PetscMalloc1(PetscMax(1, total), ox));
   PetscCallMPI(MPI_Allgatherv(send, mine, MPIU_REAL, *ox, cnt, disp, MPIU_REAL, comm)); /* ranks own increasing ids */

@@ -1,12 +1,15 @@
 # Flow-geometry checks (tests/flow_checks.py): -flow fisher_rao|wfr|wasserstein with -sigma/-reference/-energy
 # against math spec A.4, D.1, D.2, D.7, F.1 and G14. Included by tests/CMakeLists.txt after _kf_register.
 
-# kf_add_fcheck(NAME n CHECK c NP 1 2 [ARGS ...] [LABELS ...] [TIMEOUT s]): like kf_add_check, but runs
-# tests/flow_checks.py; label "flows".
+# kf_add_fcheck([SCRIPT s] NAME n CHECK c NP 1 2 [ARGS ...] [LABELS ...] [TIMEOUT s]): like kf_add_check, but runs
+# tests/flow_checks.py (or SCRIPT); label "flows".
 function(kf_add_fcheck)
-  cmake_parse_arguments(T "" "NAME;CHECK;TIMEOUT" "NP;ARGS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "SCRIPT;NAME;CHECK;TIMEOUT" "NP;ARGS;LABELS" ${ARGN})
+  if(NOT T_SCRIPT)
+    set(T_SCRIPT flow_checks.py)
+  endif()
   _kf_register(${T_NAME} "${T_NP}" "${T_TIMEOUT}" "flows;${T_LABELS}"
-    ${KF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/flow_checks.py ${T_CHECK} --np @NP@ --exe $<TARGET_FILE:kmdflow>
+    ${KF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/${T_SCRIPT} ${T_CHECK} --np @NP@ --exe $<TARGET_FILE:kmdflow>
     --mpiexec ${MPIEXEC_EXECUTABLE} --mpiexec-flags=${KF_MPIEXEC_PREFLAGS} --workdir ${KF_TEST_WORK}/@NAME@ ${T_ARGS})
 endfunction()
 
@@ -29,14 +32,8 @@ kf_add_fcheck(NAME flows_stein_svgd          CHECK stein    NP 3   TIMEOUT 300 L
 
 # Fisher-Rao particle schemes beyond weights (tests/frparticle_checks.py): birth-death (G16), free-space Gaussians with
 # the entropy-exact step (G13), kernelized FR by RKHS regression.
-function(kf_add_frcheck)
-  cmake_parse_arguments(T "" "NAME;CHECK;TIMEOUT" "NP;ARGS;LABELS" ${ARGN})
-  _kf_register(${T_NAME} "${T_NP}" "${T_TIMEOUT}" "flows;particles;${T_LABELS}"
-    ${KF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/frparticle_checks.py ${T_CHECK} --np @NP@ --exe $<TARGET_FILE:kmdflow>
-    --mpiexec ${MPIEXEC_EXECUTABLE} --mpiexec-flags=${KF_MPIEXEC_PREFLAGS} --workdir ${KF_TEST_WORK}/@NAME@ ${T_ARGS})
-endfunction()
-kf_add_frcheck(NAME flows_g16_birth_death       CHECK g16      NP 1   TIMEOUT 600)
-kf_add_frcheck(NAME flows_birth_death_any_ranks CHECK bdranks  NP 4   TIMEOUT 300)
-kf_add_frcheck(NAME flows_g13_free_gaussians    CHECK g13      NP 2   TIMEOUT 300)
-kf_add_frcheck(NAME flows_rkhs_regression       CHECK rkhs     NP 3   TIMEOUT 300)
-kf_add_frcheck(NAME flows_fr_particles_bad_input CHECK badinput NP 1 4 TIMEOUT 300 LABELS input)
+kf_add_fcheck(SCRIPT frparticle_checks.py NAME flows_g16_birth_death       CHECK g16      NP 1   TIMEOUT 600 LABELS particles)
+kf_add_fcheck(SCRIPT frparticle_checks.py NAME flows_birth_death_any_ranks CHECK bdranks  NP 4   TIMEOUT 300 LABELS particles)
+kf_add_fcheck(SCRIPT frparticle_checks.py NAME flows_g13_free_gaussians    CHECK g13      NP 2   TIMEOUT 300 LABELS particles)
+kf_add_fcheck(SCRIPT frparticle_checks.py NAME flows_rkhs_regression       CHECK rkhs     NP 3   TIMEOUT 300 LABELS particles)
+kf_add_fcheck(SCRIPT frparticle_checks.py NAME flows_fr_particles_bad_input CHECK badinput NP 1 4 TIMEOUT 300 LABELS input)

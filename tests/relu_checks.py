@@ -5,7 +5,7 @@ tests/unit/test_relu.c.
 
 closed    J = 1 student, K = 1 teacher (from a file, direction not normalised): the state reduces to c = theta.theta*
           and m with dc/dt = beta nu kappa'(c) (1 - c^2), dm/dt = -alpha m (m kappa(1) - nu kappa(c)), integrated here by
-          RK4 with 20000 steps per unit time; c(t), m(t) and the loss 1/2 (m^2 kappa(1) - 2 m nu kappa(c) + nu^2 kappa(1))
+          RK4 with 1000 steps per unit time (error ~1e-14: the rates are O(0.1)); c(t), m(t) and the loss 1/2 (m^2 kappa(1) - 2 m nu kappa(c) + nu^2 kappa(1))
           must match; also |theta| = 1 after every output (the post-step projection).
 diss      dF/dt = -beta sum m |grad_S V|^2 - alpha sum m V^2 (theta_m with (2, 1) and (0.5, 3), d = 2 and 4) and the
           (a, w) form (unbalanced): F(0) - F(T) = int D dt (Simpson + Richardson), centred differences of the
@@ -87,7 +87,7 @@ def closed():
         cc, mm = y
         return np.array([beta * nu * kappa1(d, cc) * (1 - cc * cc), -alpha * mm * (mm * k1 - nu * kappa(d, cc))])
 
-    y, h, ref = np.array([c[0], m[0]]), 1.0 / 20000, [np.array([c[0], m[0]])]
+    y, h, ref = np.array([c[0], m[0]]), 1.0 / 1000, [np.array([c[0], m[0]])]
     for _ in range(len(r["time"]) - 1):
         for _ in range(int(round(dt_out / h))):
             a1 = f(y); a2 = f(y + h / 2 * a1); a3 = f(y + h / 2 * a2); a4 = f(y + h * a3)

@@ -78,7 +78,7 @@ def sphere_panel(ax, theta, m, teacher, title):
     for sign, off in ((1, -1.6), (-1, 1.6)):
         up = theta[:, 2] * sign >= 0
         x, y = lambert(theta[up])
-        ax.scatter(x + off, y, s=4e3 * m[up] / m.max() / len(m) ** 0.5, alpha=0.6, color="tab:blue", lw=0)
+        ax.scatter(x + off, y, s=12 * len(m) * m[up], alpha=0.6, color="tab:blue", lw=0)  # area ~ mass, 12 pt^2 at m = 1/J
         tu = teacher[:, 2] * sign >= 0
         x, y = lambert(teacher[tu])
         ax.scatter(x + off, y, marker="x", s=8, color="tab:red", lw=0.6)
@@ -139,7 +139,7 @@ def main():
         sphere_panel(fig.add_subplot(1, 3, 3), theta[-1], m[-1], teacher, f"t = {T:g} (teacher: red crosses)")
     fig.tight_layout()
     out = os.path.join(args.outdir, "relu-loss.png")
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
     print(f"wrote {out} ({os.path.getsize(out) // 1024} kB)")
     return 0
 

@@ -16,7 +16,8 @@ balance   -relu_param aw, RK4 with fixed steps dt and dt/2: a^2 - |w|^2 conserve
 ranks     every dataset of the output bitwise equal on 1..NP ranks (J = 37 with -ring_leaf 4: uneven blocks; J = 3:
           empty ranks; theta_m and aw; a teacher file).
 badinput  d out of range, J <= 0, malformed teacher files, negative teacher masses, bad option combinations: exit
-          status 2 with one 'kmdflow: error:' line naming the problem, and no output file left.
+          status 2 with one 'kmdflow: error:' line naming the problem, and no output file left (flow_checks.bad_case;
+          a later -dim overrides its -dim 2).
 
 Same command line as tests/pde_checks.py. Exit status 0 = pass; every check prints the measured numbers.
 """
@@ -31,6 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pde_checks as base  # noqa: E402  (check, path, simpson, run_checks)
 import particle_checks as pc  # noqa: E402  (run with a timeout)
+import flow_checks as fc  # noqa: E402  (bad_case: exit status, one error line, no output left)
 
 check, path, simpson = base.check, base.path, base.simpson
 
@@ -235,22 +237,10 @@ BAD = [(["-dim", "0"], ["-dim", "[1, 64]"]),
        (["-kernel", "gaussian"], ["-kernel"])]
 
 
-def bad_case(k, opts, words, timeout=60):
-    out = f"rbad{k}."
-    full = ["-dim", "2", "-particles", "10", "-ts_max_time", "0.1"] + opts + ["-output", out + "h5"]
-    code, _, err = run(np_(), full, expect_rc=None, timeout=timeout)
-    lines = [ln for ln in err.splitlines() if ln.startswith("kmdflow: error:")]
-    msg = lines[0] if lines else "(no kmdflow: error line)"
-    left = sorted(f for f in os.listdir(base.ARGS.workdir) if f.startswith(out))
-    ok = code == 2 and len(lines) == 1 and all(w in msg for w in words) and not left and "PETSC ERROR" not in err
-    status = f"killed after {timeout} s (hung)" if code is None else f"exit {code}"
-    return ok, f"bad input {' '.join(opts)}: {status} (want 2), {len(lines)} error line(s): {msg}" + (f", left {left}" if left else "")
-
-
 def badinput():
     make_bad_files()
     with ThreadPoolExecutor(max_workers=min(6, max(3, 12 // np_()))) as pool:
-        results = list(pool.map(lambda case: bad_case(case[0], *case[1]), enumerate(BAD)))
+        results = list(pool.map(lambda case: fc.bad_case(case[0], RELU + ["-particles", "10"] + case[1][0], 2, case[1][1]), enumerate(BAD)))
     for ok, report in results:
         check(ok, report)
 

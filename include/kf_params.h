@@ -23,6 +23,15 @@ typedef enum {
   KF_FLOW_STEIN
 } KfFlow;
 
+/* What flows: the Sobolev (KMD) energy on the torus, or the shallow ReLU teacher-student loss on S^d (math spec F.2,
+   particle mode only; src/relu.c). */
+typedef enum {
+  KF_PROBLEM_SOBOLEV,
+  KF_PROBLEM_RELU
+} KfProblem;
+#define KF_RELU_MAX_DIM 64 /* -problem relu: sphere dimension d <= this (neurons in R^{d+1}) */
+
+PETSC_EXTERN const char *const KfProblems[];
 PETSC_EXTERN const char *const KfModes[];
 PETSC_EXTERN const char *const KfFlows[];
 PETSC_EXTERN const char *const KfPlanners[];
@@ -33,7 +42,8 @@ PETSC_EXTERN const char *const KfPlanners[];
 typedef struct {
   /* options */
   KfMode    mode;
-  PetscInt  dim;
+  KfProblem problem; /* -problem sobolev|relu */
+  PetscInt  dim;     /* torus dimension, or (-problem relu) the dimension d of the sphere S^d */
   PetscInt  n[KF_MAX_DIM]; /* grid points per dimension */
   PetscReal s;             /* Sobolev order of the energy */
   PetscReal L;             /* torus period */

@@ -31,6 +31,18 @@ PETSC_EXTERN PetscErrorCode KfRingGetLeaf(KfRing, PetscInt *leaf, PetscInt64 *nl
 PETSC_EXTERN PetscErrorCode KfRingSum(KfRing, KfKernel, PetscInt nt, PetscInt ldt, const PetscReal xt[], const PetscReal xs[], const PetscReal qs[], PetscReal grad[], PetscReal pot[]);
 
 /*
+  A ring pass with a caller-defined interaction (e.g. dot-product kernels k(x.y), which KfKernelTile's
+  translation-invariant tiles do not cover). leaf(ctx, ns, lds, xs, qs, out) must ADD to out[0..len) the
+  contributions of the ns sources of one leaf (component c of source j at xs[c*lds + j], charge qs[j]); the
+  ring zeroes out before each leaf and combines the leaves along its fixed tree, so the result is bitwise
+  rank-independent provided each target's accumulation depends only on that target and the leaf, in source
+  order (not on how many targets there are). The targets live in ctx. out[len] receives the sum over all n
+  sources on all ranks (zero if n = 0). Collective.
+*/
+typedef void (*KfRingLeafFn)(void *ctx, PetscInt ns, PetscInt lds, const PetscReal xs[], const PetscReal qs[], PetscReal out[]);
+PETSC_EXTERN PetscErrorCode KfRingApply(KfRing, PetscInt len, KfRingLeafFn, void *ctx, const PetscReal xs[], const PetscReal qs[], PetscReal out[]);
+
+/*
   Reproducible global sums of per-item values: v[c*nlocal + i] for c < ncomp; sum[c] = sum over all n
   items, combined per leaf in id order and then leaf by leaf, so that every rank count gives the same bits.
 */

@@ -364,7 +364,8 @@ PetscErrorCode KfIOAddParticles(KfIO io, PetscInt64 N, PetscInt d, PetscInt64 st
 /* Polyvertex points; a 1-D run is drawn on the x axis (y = 0 by an XDMF function item). */
 static PetscErrorCode WriteXdmfParticles(const Series *ser, FILE *f, const char base[])
 {
-  const PetscInt N = ser->lay.n[0], d = ser->pdim;
+  const PetscInt N = ser->lay.n[0], dfile = ser->pdim, d = PetscMin(dfile, 3); /* rows of more than 3 values (-problem relu,
+                                                                                 d >= 3): the first 3 are shown */
 
   PetscFunctionBeginUser;
   fprintf(f, "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"2.0\">\n <Domain>\n  <Grid Name=\"particles\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
@@ -375,7 +376,7 @@ static PetscErrorCode WriteXdmfParticles(const Series *ser, FILE *f, const char 
                             "<DataItem ItemType=\"HyperSlab\" Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT "\" Type=\"HyperSlab\">"
                             "<DataItem Dimensions=\"3 3\" Format=\"XML\">%" PetscInt_FMT " 0 0 1 1 1 1 %" PetscInt_FMT " %" PetscInt_FMT "</DataItem>"
                             "<DataItem Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT " %" PetscInt_FMT "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">%s:%s</DataItem></DataItem>",
-                            N, d, r, N, d, ser->nrecords, N, d, base, ser->field));
+                            N, d, r, N, d, ser->nrecords, N, dfile, base, ser->field));
     fprintf(f, "   <Grid Name=\"t%" PetscInt_FMT "\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", r, (double)ser->times[r]);
     fprintf(f, "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"%" PetscInt_FMT "\" NodesPerElement=\"1\"/>\n", N);
     if (d == 1) fprintf(f, "    <Geometry GeometryType=\"XY\">\n     <DataItem ItemType=\"Function\" Function=\"JOIN($0, 0*$0)\" Dimensions=\"%" PetscInt_FMT " 2\">%s</DataItem>\n    </Geometry>\n", N, slab);

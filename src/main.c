@@ -1,12 +1,14 @@
 /* main.c - kmdflow: gradient flows of kernel mean discrepancies on spaces of probability measures */
 #include "kf_log.h"
 #include "kf_params.h"
+#include "kf_relu.h"
 #include "kf_run.h"
 #include "kf_spectral.h"
 
 static char help[] = "kmdflow: Wasserstein gradient flows of Sobolev (kernel mean discrepancy) energies\n"
                      "  d_t rho = div(rho grad u), u = K_s * (rho - nu) on the torus [0,L)^d, pseudo-spectral (FFTW-MPI) + PETSc TS.\n"
                      "  Particle mode (-mode particles): dX_i/dt = -(1/N) sum_j grad K(X_i - X_j) + grad(K * nu)(X_i), exact ring-passing sums.\n"
+                     "  -problem relu: shallow ReLU teacher-student network on the sphere S^d as a Wasserstein-Fisher-Rao flow of neurons (docs/relu.md).\n"
                      "  Compare mode (-mode compare): both from the same rho_0 and nu, with H^-s' and (1-D) W1 distances between them.\n"
                      "  Example: mpiexec -n 2 kmdflow -dim 2 -n 128 -s 1 -init cos -ts_max_time 2 -output run.h5\n"
                      "           mpiexec -n 2 kmdflow -mode particles -dim 1 -s 1 -particles 4096 -ts_max_time 2 -output p.h5\n"
@@ -23,7 +25,10 @@ static PetscErrorCode KfMain(void)
   PetscCall(KfSpectralInitialize());
   PetscCall(KfParamsSetFromOptions(PETSC_COMM_WORLD, &p));
   PetscCall(PetscOptionsHasHelp(NULL, &help_requested));
-  if (p.mode == KF_MODE_COMPARE) {
+  if (p.problem == KF_PROBLEM_RELU) { /* docs/relu.md */
+    if (help_requested) PetscCall(KfRunReluHelp(PETSC_COMM_WORLD, &p));
+    else PetscCall(KfRunRelu(PETSC_COMM_WORLD, &p));
+  } else if (p.mode == KF_MODE_COMPARE) {
     if (help_requested) PetscCall(KfRunCompareHelp(PETSC_COMM_WORLD, &p));
     else PetscCall(KfRunCompare(PETSC_COMM_WORLD, &p));
   } else if (p.mode == KF_MODE_PARTICLES) {

@@ -9,6 +9,7 @@
 
 const char *const KfFlows[]   = {"wasserstein", "fisher_rao", "wfr", "stein", "KfFlow", "KF_FLOW_", NULL};
 static const char *const KfEnergies[] = {"kmd", "none", "KfEnergy", "KF_ENERGY_", NULL};
+const char *const KfProblems[] = {"sobolev", "relu", "KfProblem", "KF_PROBLEM_", NULL};
 const char *const KfModes[]    = {"pde", "particles", "compare", "KfMode", "KF_MODE_", NULL};
 const char *const KfPlanners[] = {"estimate", "measure", "patient", "exhaustive", "KfPlanner", "KF_PLANNER_", NULL};
 
@@ -229,7 +230,8 @@ static PetscErrorCode ReadFlow(MPI_Comm comm, KfParams *p)
 
 PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
 {
-  PetscInt mode = KF_MODE_PDE, planner = KF_PLANNER_ESTIMATE;
+  PetscInt  mode = KF_MODE_PDE, planner = KF_PLANNER_ESTIMATE, problem = KF_PROBLEM_SOBOLEV;
+  PetscBool mode_set;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(p, sizeof(*p)));
@@ -238,7 +240,14 @@ PetscErrorCode KfParamsSetFromOptions(MPI_Comm comm, KfParams *p)
   PetscCall(PetscStrncpy(p->output, "kmdflow.h5", sizeof(p->output)));
   PetscOptionsBegin(comm, NULL, "kmdflow: gradient flows of kernel mean discrepancies", "kmdflow");
   PetscCall(KfOptionsEnum(PetscOptionsObject, "-mode", "Run mode: pde (densities on a grid), particles (ring-passing N-particle system) or compare (both from the same rho_0 and nu, with distances between them)", KfModes, KF_MODE_PDE, &mode));
-  PetscCall(KfOptionsInt(PetscOptionsObject, "-dim", "Dimension d of the torus", 2, 1, 3, &p->dim, NULL));
+  /* -problem relu (src/relu.c, docs/relu.md) */
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-mode", &mode_set));
+  PetscCall(KfOptionsEnum(PetscOptionsObject, "-problem", "What flows: sobolev (the KMD energy on the torus) or relu (shallow ReLU teacher-student network on the sphere S^d as a WFR flow; particle mode, -dim is d)", KfProblems, KF_PROBLEM_SOBOLEV, &problem));
+  p->problem = (KfProblem)problem;
+  PetscCheck(p->problem != KF_PROBLEM_RELU || !mode_set || mode == KF_MODE_PARTICLES, comm, KF_ERR_INPUT, "-problem relu with -mode %s: the ReLU teacher-student problem runs in particle mode (-mode particles, the default for -problem relu)", KfModes[mode]);
+  if (p->problem == KF_PROBLEM_RELU) mode = KF_MODE_PARTICLES;
+  if (p->problem == KF_PROBLEM_RELU) PetscCall(KfOptionsInt(PetscOptionsObject, "-dim", "Dimension d of the sphere S^d (neurons in R^{d+1})", 2, 1, KF_RELU_MAX_DIM, &p->dim, NULL));
+  else PetscCall(KfOptionsInt(PetscOptionsObject, "-dim", "Dimension d of the torus", 2, 1, 3, &p->dim, NULL));
   PetscCall(ReadGrid(PetscOptionsObject, p));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-s", "Sobolev order s of the energy (1/2)||mu-nu||^2_{H^-s}", 1.0, 0.0, 64.0, PETSC_TRUE, &p->s, NULL));
   PetscCall(KfOptionsReal(PetscOptionsObject, "-L", "Period L of the torus [0,L)^d", 2 * PETSC_PI, 0.0, 1e6, PETSC_TRUE, &p->L, NULL));
@@ -301,7 +310,7 @@ static PetscInt EditDistance(const char *a, const char *b)
 }
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
-static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess", "stein_h", "fr_particles", "potential_linear", "fr_rkhs_lambda", "fr_rkhs_h", "fr_rkhs_rtol", "fr_rkhs_maxit",
+static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess", "stein_h", "fr_particles", "potential_linear", "fr_rkhs_lambda", "fr_rkhs_h", "fr_rkhs_rtol", "fr_rkhs_maxit", "problem", "relu_param", "relu_teacher", "relu_teacher_neurons", "relu_teacher_mass", "relu_student_mass", "relu_aw_scale",
                                     "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */

@@ -186,8 +186,9 @@ static void LeafSum(KfKernel k, PetscInt dim, PetscInt nt, PetscInt ldt, const P
   }
 }
 
-/* The sources of the block in buf (from rank owner), leaf by leaf into the tree. */
-static PetscErrorCode BlockSum(KfRing R, KfKernel k, KfTree *t, PetscInt nt, PetscInt ldt, const PetscReal xt[], const PetscReal buf[], PetscReal partial[], PetscBool with_pot, PetscBool *done)
+/* The sources of the block in buf (from rank owner), leaf by leaf into the tree: leaf() accumulates one leaf's
+   contributions into partial (zeroed before each leaf). */
+static PetscErrorCode BlockSum(KfRing R, KfTree *t, KfRingLeafFn leaf, void *ctx, const PetscReal buf[], PetscReal partial[], PetscBool *done)
 {
   const PetscInt64 first = (PetscInt64)buf[0];
   const PetscInt   count = (PetscInt)buf[1], dim = R->dim;
@@ -200,7 +201,7 @@ static PetscErrorCode BlockSum(KfRing R, KfKernel k, KfTree *t, PetscInt nt, Pet
     PetscBool root;
 
     PetscCall(PetscArrayzero(partial, t->len));
-    if (nt) LeafSum(k, dim, nt, ldt, xt, PetscMin(R->leaf, count - j0), count, xs + j0, qs + j0, partial, with_pot);
+    leaf(ctx, PetscMin(R->leaf, count - j0), count, xs + j0, qs + j0, partial);
     PetscCall(TreeFold(t, first + l, partial, &root));
     if (root) *done = PETSC_TRUE;
   }
@@ -248,18 +249,16 @@ static PetscErrorCode ShiftFinish(KfRing R, MPI_Request req[2])
 
 /*
   Rank p holds block p + r (mod P) at step r: it sends its current block to p - 1 and receives the
-  next from p + 1 while it computes. One rank runs the same loop with no messages.
+  next from p + 1 while it computes. One rank runs the same loop with no messages. The tree sum of all
+  leaves ends in R->partial (len values; zero without sources).
 */
-PetscErrorCode KfRingSum(KfRing R, KfKernel k, PetscInt nt, PetscInt ldt, const PetscReal xt[], const PetscReal xs[], const PetscReal qs[], PetscReal grad[], PetscReal pot[])
+static PetscErrorCode RingPass(KfRing R, PetscInt len, KfRingLeafFn leaf, void *ctx, const PetscReal xs[], const PetscReal qs[])
 {
-  const PetscInt ncomp = R->dim + (pot ? 1 : 0), len = ncomp * ldt;
-  KfTree        *tree  = &R->tree;
-  PetscBool      done  = PETSC_FALSE;
-  PetscInt       cur  = 0;
+  KfTree   *tree = &R->tree;
+  PetscBool done = PETSC_FALSE;
+  PetscInt  cur  = 0;
 
   PetscFunctionBeginUser;
-  PetscCheck(ldt % KF_KERNEL_WIDTH == 0 && ldt >= nt, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "target leading dimension %" PetscInt_FMT " must be >= %" PetscInt_FMT " and a multiple of %d", ldt, nt, KF_KERNEL_WIDTH);
-  PetscCall(PetscLogEventBegin(KF_EVENT_RING_SUM, 0, 0, 0, 0));
   if (tree->len != len) {
     PetscCall(PetscFree(R->partial));
     PetscCall(PetscMalloc1(PetscMax(1, len), &R->partial));
@@ -267,15 +266,42 @@ PetscErrorCode KfRingSum(KfRing R, KfKernel k, PetscInt nt, PetscInt ldt, const 
   PetscCall(TreeReset(tree, R->nleaves, len));
   PetscCall(PackLocal(R, xs, qs, R->buf[0]));
   for (PetscMPIInt step = 0; step < R->size; step++) {
-    MPI_Request req[2];
+    MPI_Request     req[2];
     const PetscBool more = (PetscBool)(step + 1 < R->size);
 
     if (more) PetscCall(ShiftStart(R, R->buf[cur], R->buf[1 - cur], req));
-    PetscCall(BlockSum(R, k, tree, nt, ldt, xt, R->buf[cur], R->partial, (PetscBool)(pot != NULL), &done));
+    PetscCall(BlockSum(R, tree, leaf, ctx, R->buf[cur], R->partial, &done));
     if (more) PetscCall(ShiftFinish(R, req));
     cur = 1 - cur;
   }
   if (!done) PetscCall(PetscArrayzero(R->partial, len)); /* no sources at all */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The local targets of a KfRingSum, for its leaf function. */
+typedef struct {
+  KfKernel         k;
+  PetscInt         dim, nt, ldt;
+  const PetscReal *xt;
+  PetscBool        with_pot;
+} KernelTargets;
+
+static void KernelLeaf(void *ctx, PetscInt ns, PetscInt lds, const PetscReal xs[], const PetscReal qs[], PetscReal partial[])
+{
+  const KernelTargets *T = (const KernelTargets *)ctx;
+
+  if (T->nt) LeafSum(T->k, T->dim, T->nt, T->ldt, T->xt, ns, lds, xs, qs, partial, T->with_pot);
+}
+
+PetscErrorCode KfRingSum(KfRing R, KfKernel k, PetscInt nt, PetscInt ldt, const PetscReal xt[], const PetscReal xs[], const PetscReal qs[], PetscReal grad[], PetscReal pot[])
+{
+  const PetscInt ncomp = R->dim + (pot ? 1 : 0), len = ncomp * ldt;
+  KernelTargets  T     = {k, R->dim, nt, ldt, xt, (PetscBool)(pot != NULL)};
+
+  PetscFunctionBeginUser;
+  PetscCheck(ldt % KF_KERNEL_WIDTH == 0 && ldt >= nt, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "target leading dimension %" PetscInt_FMT " must be >= %" PetscInt_FMT " and a multiple of %d", ldt, nt, KF_KERNEL_WIDTH);
+  PetscCall(PetscLogEventBegin(KF_EVENT_RING_SUM, 0, 0, 0, 0));
+  PetscCall(RingPass(R, len, KernelLeaf, &T, xs, qs));
   PetscCall(PetscArraycpy(grad, R->partial, R->dim * ldt));
   if (pot) PetscCall(PetscArraycpy(pot, R->partial + R->dim * ldt, ldt));
   {
@@ -284,6 +310,17 @@ PetscErrorCode KfRingSum(KfRing R, KfKernel k, PetscInt nt, PetscInt ldt, const 
     PetscCall(KfKernelCost(k, &flops));
     PetscCall(PetscLogFlops(flops * (PetscLogDouble)nt * (PetscLogDouble)R->n));
   }
+  PetscCall(PetscLogEventEnd(KF_EVENT_RING_SUM, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfRingApply(KfRing R, PetscInt len, KfRingLeafFn leaf, void *ctx, const PetscReal xs[], const PetscReal qs[], PetscReal out[])
+{
+  PetscFunctionBeginUser;
+  PetscCheck(len >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "accumulator length %" PetscInt_FMT " must be >= 0", len);
+  PetscCall(PetscLogEventBegin(KF_EVENT_RING_SUM, 0, 0, 0, 0));
+  PetscCall(RingPass(R, len, leaf, ctx, xs, qs));
+  PetscCall(PetscArraycpy(out, R->partial, len));
   PetscCall(PetscLogEventEnd(KF_EVENT_RING_SUM, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

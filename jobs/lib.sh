@@ -47,3 +47,17 @@ kf_sbatch() {
   kf_jobs_say "submitted job ${id%%;*}: sbatch $*"
   echo "${id%%;*}"
 }
+
+# kf_wait_job ID [TIMEOUT_S]: polls squeue every second until the job (every task of an array) has left the
+# queue; 0 iff all ended COMPLETED, 1 otherwise, 124 on timeout. Read promptly: without accounting, scontrol
+# forgets a job MinJobAge seconds after it ended.
+kf_wait_job() {
+  local id=$1 timeout=${2:-600} t0=$SECONDS states
+  while [ -n "$(squeue -h -j "$id" -o %i 2>/dev/null)" ]; do
+    [ $((SECONDS - t0)) -ge "$timeout" ] && { kf_jobs_say "timeout after $timeout s waiting for job $id"; return 124; }
+    sleep 1
+  done
+  states=$(scontrol -o show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | sort | uniq -c | tr -s ' \n' ' ')
+  kf_jobs_say "job $id:$states"
+  [ -n "$states" ] && ! grep -q 'JobState=' <<<"${states//JobState=COMPLETED/}"
+}

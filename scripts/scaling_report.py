@@ -171,6 +171,7 @@ def plot(study, rows, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     ok = [r for r in rows if r["status"] == "ok"]
     mod = [r for r in rows if "model_time_per_step_s" in r]
     ranks = [r["ranks"] for r in rows]
@@ -195,8 +196,9 @@ def plot(study, rows, path):
         a.set_xlabel("MPI ranks")
         a.set_xticks(ranks)
         a.set_xticklabels([str(p) for p in ranks])
+        a.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         if max(ranks) * study["threads"] > study["cores"]:
-            a.axvspan(study["cores"] / study["threads"], max(ranks) * 1.05, color="0.9", zorder=0,
+            a.axvspan(study["cores"] / study["threads"] * 1.2, max(ranks) * 1.05, color="0.9", zorder=0,
                       label=f"oversubscribed (> {study['cores']} cores)")
         a.legend(fontsize=8)
     size = "N" if study["mode"] == "particles" else "grid"

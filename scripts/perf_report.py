@@ -77,7 +77,9 @@ def main():
            f"Measured {time.strftime('%Y-%m-%d')} on {platform.node()}: {cpu_name()}, {cores} cores, "
            f"{platform.system()} {platform.release()}. Written by `scripts/perf-report`; every figure below was "
            "measured by that command on this machine. Multi-rank figures on a shared machine vary by tens of "
-           "per cent between runs: compare ratios measured in one run.\n",
+           "per cent between runs: compare ratios measured in one run. Load average when the report was written "
+           f"(1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {cores} cores; above about "
+           f"{cores} other processes shared the cores and the multi-rank figures are not the code's.\n",
            "## Targets\n", targets(logs, lay),
            "## Machine\n",
            "| figure | value | how |", "|---|---|---|",

@@ -4,7 +4,8 @@
 KF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KF_BUILD_DIR=${KF_BUILD_DIR:-$KF_ROOT/build}
 KF_PACKAGES="build-essential cmake pkg-config git libopenmpi-dev openmpi-bin petsc-dev libfftw3-dev libfftw3-mpi-dev
-  libhdf5-openmpi-dev hdf5-tools libgsl-dev python3-numpy python3-h5py python3-matplotlib"
+  libhdf5-openmpi-dev hdf5-tools libgsl-dev python3-numpy python3-h5py python3-matplotlib
+  slurmctld slurmd slurm-client munge"
 
 kf_say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 

@@ -3,7 +3,7 @@
 
 PetscClassId  KF_CLASSID;
 PetscLogEvent KF_EVENT_FFT_FORWARD, KF_EVENT_FFT_BACKWARD, KF_EVENT_PDE_RHS, KF_EVENT_DIAG, KF_EVENT_IO_WRITE,
-  KF_EVENT_IO_READ, KF_EVENT_RING_SUM, KF_EVENT_RING_WAIT, KF_EVENT_PARTICLE_RHS, KF_EVENT_COMPARE;
+  KF_EVENT_IO_READ, KF_EVENT_RING_SUM, KF_EVENT_RING_WAIT, KF_EVENT_PARTICLE_RHS, KF_EVENT_COMPARE, KF_EVENT_KERNEL_SUM, KF_EVENT_RING_SHIFT;
 
 PetscErrorCode KfLogRegister(void)
 {
@@ -23,5 +23,7 @@ PetscErrorCode KfLogRegister(void)
   PetscCall(PetscLogEventRegister("KfRingWait", KF_CLASSID, &KF_EVENT_RING_WAIT));
   PetscCall(PetscLogEventRegister("KfParticleRHS", KF_CLASSID, &KF_EVENT_PARTICLE_RHS));
   PetscCall(PetscLogEventRegister("KfCompare", KF_CLASSID, &KF_EVENT_COMPARE));
+  PetscCall(PetscLogEventRegister("KfKernelSum", KF_CLASSID, &KF_EVENT_KERNEL_SUM));
+  PetscCall(PetscLogEventRegister("KfRingShift", KF_CLASSID, &KF_EVENT_RING_SHIFT));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -101,7 +101,34 @@ static PetscErrorCode SetupTS(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The attributes every output file carries: options, versions, ranks, threads, mode, d, s, L. */
+/* Where the run ran: rank 0's host and, under SLURM, the job's identity (the batch scripts in jobs/ rely on it).
+   Taken on rank 0 and broadcast, because attributes are written collectively with one value. */
+static PetscErrorCode WriteJobProvenance(KfIO io, MPI_Comm comm)
+{
+  static const char *const vars[] = {"SLURM_JOB_ID", "SLURM_JOB_NODELIST", "SLURM_JOB_NUM_NODES", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT", "SLURM_CLUSTER_NAME"};
+  char        value[1024], name[64];
+  PetscMPIInt rank, len;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) PetscCallMPI(MPI_Get_processor_name(value, &len));
+  PetscCallMPI(MPI_Bcast(value, sizeof(value), MPI_CHAR, 0, comm));
+  PetscCall(KfIOSetAttributeString(io, "host", value));
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+    const char *env = rank ? NULL : getenv(vars[i]);
+
+    value[0] = 0;
+    if (env) PetscCall(PetscStrncpy(value, env, sizeof(value)));
+    PetscCallMPI(MPI_Bcast(value, sizeof(value), MPI_CHAR, 0, comm));
+    if (!value[0]) continue;
+    PetscCall(PetscStrncpy(name, vars[i], sizeof(name)));
+    PetscCall(PetscStrtolower(name));
+    PetscCall(KfIOSetAttributeString(io, name, value));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The attributes every output file carries: options, versions, ranks, threads, mode, d, s, L, host and job. */
 PetscErrorCode KfRunWriteProvenance(KfIO io, const KfParams *p, MPI_Comm comm)
 {
   char           *all, buf[MPI_MAX_LIBRARY_VERSION_STRING + 64];
@@ -132,6 +159,7 @@ PetscErrorCode KfRunWriteProvenance(KfIO io, const KfParams *p, MPI_Comm comm)
   PetscCall(KfIOSetAttributeInts(io, "d", 1, &p->dim));
   PetscCall(KfIOSetAttributeReal(io, "s", p->s));
   PetscCall(KfIOSetAttributeReal(io, "L", p->L));
+  PetscCall(WriteJobProvenance(io, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

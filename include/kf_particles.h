@@ -40,3 +40,7 @@ PETSC_EXTERN PetscInt KfParticlesResampleCount(KfParticles);
 PETSC_EXTERN PetscBool KfParticlesWeighted(KfParticles);
 PETSC_EXTERN PetscErrorCode KfParticlesDescribe(KfParticles, char[], size_t);
 PETSC_EXTERN PetscErrorCode KfParticlesHelp(MPI_Comm, const KfParams *);
+/* Checkpoints: the positions kept outside the state (Fisher-Rao: nlocal x d rows, else NULL) and the resampling counter; after a
+   restart has overwritten them, KfParticlesSetExtraState sets the counter and drops values cached at the old positions. */
+PETSC_EXTERN PetscErrorCode KfParticlesGetExtraState(KfParticles, PetscReal **xfix, PetscInt *nresample);
+PETSC_EXTERN PetscErrorCode KfParticlesSetExtraState(KfParticles, PetscInt nresample);

@@ -1,4 +1,5 @@
 /* main.c - kmdflow: gradient flows of kernel mean discrepancies on spaces of probability measures */
+#include "kf_checkpoint.h"
 #include "kf_log.h"
 #include "kf_params.h"
 #include "kf_run.h"
@@ -10,7 +11,8 @@ static char help[] = "kmdflow: Wasserstein gradient flows of Sobolev (kernel mea
                      "  Compare mode (-mode compare): both from the same rho_0 and nu, with H^-s' and (1-D) W1 distances between them.\n"
                      "  Example: mpiexec -n 2 kmdflow -dim 2 -n 128 -s 1 -init cos -ts_max_time 2 -output run.h5\n"
                      "           mpiexec -n 2 kmdflow -mode particles -dim 1 -s 1 -particles 4096 -ts_max_time 2 -output p.h5\n"
-                     "  Exit status: 0 success, 2 bad input (one-line message), 3 non-finite state, 1 other failure.\n\n";
+                     "  Exit status: 0 success, 2 bad input (one-line message), 3 non-finite state, 4 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n"
+                     "  (continue with -restart PATH), 1 other failure.\n\n";
 
 static PetscErrorCode KfMain(void)
 {
@@ -23,6 +25,7 @@ static PetscErrorCode KfMain(void)
   PetscCall(KfSpectralInitialize());
   PetscCall(KfParamsSetFromOptions(PETSC_COMM_WORLD, &p));
   PetscCall(PetscOptionsHasHelp(NULL, &help_requested));
+  if (help_requested) PetscCall(KfCheckpointHelp(PETSC_COMM_WORLD));
   if (p.mode == KF_MODE_COMPARE) {
     if (help_requested) PetscCall(KfRunCompareHelp(PETSC_COMM_WORLD, &p));
     else PetscCall(KfRunCompare(PETSC_COMM_WORLD, &p));

@@ -1000,3 +1000,24 @@ PetscErrorCode KfParticlesHelp(MPI_Comm comm, const KfParams *p)
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* ---- checkpoints (src/checkpoint.c): the state outside the TS Vec ---- */
+
+/* The positions kept outside the state (Fisher-Rao: rows nlocal x d; NULL otherwise) and the resampling counter, which keys the
+   resampling draws. */
+PetscErrorCode KfParticlesGetExtraState(KfParticles P, PetscReal **xfix, PetscInt *nresample)
+{
+  PetscFunctionBeginUser;
+  *xfix      = P->xfix;
+  *nresample = P->nresample;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After a restart wrote the state and the fixed positions: the counter, and no cached values at the old fixed positions. */
+PetscErrorCode KfParticlesSetExtraState(KfParticles P, PetscInt nresample)
+{
+  PetscFunctionBeginUser;
+  P->nresample = nresample;
+  P->pi_fixed  = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -11,11 +11,11 @@ static PetscErrorCode KfErrorHandler(MPI_Comm comm, int line, const char *fun, c
 {
   PetscMPIInt rank = 0;
 
-  if (n != KF_ERR_INPUT && n != KF_ERR_NONFINITE) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+  if (n != KF_ERR_INPUT && n != KF_ERR_NONFINITE && n != KF_ERR_CHECKPOINTED) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
   if (p != PETSC_ERROR_INITIAL) return n;
   if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
   if (!rank) {
-    fprintf(stderr, "kmdflow: error: %s\n", mess ? mess : "(no message)");
+    fprintf(stderr, "kmdflow: %s%s\n", n == KF_ERR_CHECKPOINTED ? "" : "error: ", mess ? mess : "(no message)");
     fflush(stderr);
   }
   return n;
@@ -31,8 +31,9 @@ PetscErrorCode KfInstallErrorHandler(void)
 int KfExitStatus(PetscErrorCode ierr)
 {
   if (!ierr) return 0;
-  if (ierr == KF_ERR_INPUT) return 2;
-  if (ierr == KF_ERR_NONFINITE) return 3;
+  if (ierr == KF_ERR_INPUT) return KF_EXIT_INPUT;
+  if (ierr == KF_ERR_NONFINITE) return KF_EXIT_NONFINITE;
+  if (ierr == KF_ERR_CHECKPOINTED) return KF_EXIT_CHECKPOINTED;
   return 1;
 }
 

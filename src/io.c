@@ -771,7 +771,7 @@ PetscErrorCode KfIOReadAttributeString(MPI_Comm comm, const char path[], const c
   if (ok) {
     mem = H5Tcopy(H5T_C_S1);
     KfCallHDF5(mem);
-    KfCallHDF5(H5Tset_size(mem, len));
+    KfCallHDF5(H5Tset_size(mem, len + 1)); /* room for the terminator that NULLPAD strings (h5py's) lack */
     KfCallHDF5(H5Aread(attr, mem, *value));
     KfCallHDF5(H5Tclose(mem));
   }

@@ -38,5 +38,8 @@ PETSC_EXTERN PetscErrorCode KfInstallErrorHandler(void);
 PETSC_EXTERN int            KfExitStatus(PetscErrorCode);
 PETSC_EXTERN PetscErrorCode KfRenameFile(MPI_Comm, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode KfRemoveFile(MPI_Comm, const char[]);
+/* Around PetscInitialize: keeps PETSc's error lines (bad -options_file) for one kmdflow message. */
+PETSC_EXTERN void           KfCaptureStartupErrors(PetscBool);
+PETSC_EXTERN const char    *KfStartupError(void);
 PETSC_EXTERN const char    *KfRealString(PetscReal, char[], size_t);
 #define KF_NUM(v) KfRealString((v), (char[32]){0}, 32)

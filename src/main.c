@@ -41,8 +41,17 @@ int main(int argc, char **argv)
 {
   PetscErrorCode ierr;
 
+  KfCaptureStartupErrors(PETSC_TRUE);
   ierr = PetscInitialize(&argc, &argv, NULL, help);
-  if (ierr) return 1;
+  KfCaptureStartupErrors(PETSC_FALSE);
+  if (ierr) { /* every rank read the same arguments and files, so every rank stops here; rank 0 says why */
+    int mpi = 0, rank = 0;
+
+    (void)MPI_Initialized(&mpi);
+    if (mpi) (void)MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (!rank) fprintf(stderr, "kmdflow: error: bad command line or -options_file: %s\n", KfStartupError());
+    return KF_EXIT_INPUT;
+  }
   ierr = KfMain();
   (void)KfSpectralFinalize();
   if (ierr && KfExitStatus(ierr) == 1) MPI_Abort(PETSC_COMM_WORLD, 1); /* an internal error may be local to one rank */

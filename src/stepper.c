@@ -23,6 +23,23 @@ static PetscErrorCode CheckAdaptivity(TS ts, MPI_Comm comm)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc's own -ts_* readers raise errors with a traceback; a bad value is the user's: one line, exit 2. */
+static PetscErrorCode SetFromOptionsChecked(TS ts, MPI_Comm comm)
+{
+  PetscErrorCode ierr;
+  const char    *text = NULL;
+  char          *specific = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = TSSetFromOptions(ts);
+  PetscCall(PetscPopErrorHandler());
+  if (!ierr) PetscFunctionReturn(PETSC_SUCCESS);
+  if (ierr == KF_ERR_INPUT) return ierr;
+  (void)PetscErrorMessage(ierr, &text, &specific);
+  SETERRQ(comm, KF_ERR_INPUT, "a time-stepper (-ts_*) option is not valid: %s", specific && specific[0] ? specific : (text ? text : "unknown error"));
+}
+
 /* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
 PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction rhs, void *ctx, PetscReal output_dt, KfStepper *st)
 {
@@ -44,10 +61,10 @@ PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction
   PetscCall(TSSetExactFinalTime(st->ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetTolerances(st->ts, 1e-8, NULL, 1e-8, NULL));
   PetscCall(TSSetErrorIfStepFails(st->ts, PETSC_FALSE)); /* a failed step is reported by TimeLoop, collectively */
-  PetscCall(TSSetFromOptions(st->ts));
+  PetscCall(SetFromOptionsChecked(st->ts, comm));
   if (prefix) { /* -ts_* set the common values above, -PREFIXts_* override them for this stepper */
     PetscCall(TSSetOptionsPrefix(st->ts, prefix));
-    PetscCall(TSSetFromOptions(st->ts));
+    PetscCall(SetFromOptionsChecked(st->ts, comm));
   }
   PetscCall(CheckAdaptivity(st->ts, comm));
   PetscCall(TSGetMaxTime(st->ts, &st->tfinal));

@@ -1,6 +1,7 @@
 /* util.c - the kmdflow error handler and collective file helpers */
 #include "kf.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,4 +68,37 @@ const char *KfRealString(PetscReal v, char buf[], size_t len)
 {
   snprintf(buf, len, "%g", (double)v);
   return buf;
+}
+
+/* Errors of PetscInitialize (a malformed -options_file) are printed before kmdflow's handler exists; their lines are kept
+   here instead, so that main() can report the one that says what is wrong. */
+static char kf_startup_lines[3][512];
+static int  kf_startup_nlines = 0;
+
+static PetscErrorCode KfStartupErrorPrintf(const char format[], ...)
+{
+  va_list ap;
+  char    line[512];
+
+  va_start(ap, format);
+  vsnprintf(line, sizeof(line), format, ap);
+  va_end(ap);
+  if (kf_startup_nlines < 3 && line[0] && line[0] != '\n') {
+    size_t n = strlen(line);
+
+    if (n && line[n - 1] == '\n') line[n - 1] = 0;
+    snprintf(kf_startup_lines[kf_startup_nlines++], sizeof(kf_startup_lines[0]), "%s", line);
+  }
+  return 0;
+}
+
+void KfCaptureStartupErrors(PetscBool on)
+{
+  PetscErrorPrintf = on ? KfStartupErrorPrintf : PetscErrorPrintfDefault;
+}
+
+/* The specific message: after the banner and PETSc's generic text. */
+const char *KfStartupError(void)
+{
+  return kf_startup_nlines >= 3 ? kf_startup_lines[2] : kf_startup_nlines ? kf_startup_lines[kf_startup_nlines - 1] : "PETSc could not start";
 }

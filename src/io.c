@@ -519,7 +519,12 @@ static PetscBool DatasetExists(hid_t file, const char name[])
     if (!strcmp(buf, "/")) continue;
     if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return PETSC_FALSE;
   }
-  return H5Oexists_by_name(file, name, H5P_DEFAULT) > 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (H5Oexists_by_name(file, name, H5P_DEFAULT) <= 0) return PETSC_FALSE;
+  {
+    H5O_info_t info;
+
+    return H5Oget_info_by_name2(file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET ? PETSC_TRUE : PETSC_FALSE; /* a group is no dataset */
+  }
 }
 
 static PetscErrorCode DescribeShape(int rank, const hsize_t dims[], char buf[], size_t len)

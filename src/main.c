@@ -1,6 +1,7 @@
 /* main.c - kmdflow: gradient flows of kernel mean discrepancies on spaces of probability measures */
 #include "kf_checkpoint.h"
 #include "kf_log.h"
+#include "kf_memory.h"
 #include "kf_params.h"
 #include "kf_run.h"
 #include "kf_spectral.h"
@@ -26,6 +27,7 @@ static PetscErrorCode KfMain(void)
   PetscCall(KfParamsSetFromOptions(PETSC_COMM_WORLD, &p));
   PetscCall(PetscOptionsHasHelp(NULL, &help_requested));
   if (help_requested) PetscCall(KfCheckpointHelp(PETSC_COMM_WORLD));
+  PetscCall(KfMemoryCheck(PETSC_COMM_WORLD, &p)); /* before anything large is allocated */
   if (p.mode == KF_MODE_COMPARE) {
     if (help_requested) PetscCall(KfRunCompareHelp(PETSC_COMM_WORLD, &p));
     else PetscCall(KfRunCompare(PETSC_COMM_WORLD, &p));

@@ -4,6 +4,6 @@
 
 /* Replaces the handlers of SIGTERM and SIGUSR1 (PETSc's included) by one that only records the signal. */
 PETSC_EXTERN PetscErrorCode KfSignalInstall(void);
-/* Collective: whether any rank has received SIGTERM or SIGUSR1 since KfSignalInstall (signum: the first one seen, by rank
-   order; 0 if none). Every rank gets the same answer, so all of them stop at the same step. */
+/* Collective: whether any rank has received SIGTERM or SIGUSR1 since KfSignalInstall (signum: the largest signal number seen on
+   any rank; 0 if none). Every rank gets the same answer, so all of them stop at the same step. */
 PETSC_EXTERN PetscErrorCode KfSignalPending(MPI_Comm, int *signum);

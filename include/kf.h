@@ -26,9 +26,20 @@ typedef double _Complex KfComplex;
 /* Raised collectively when the state stops being finite; main() exits with status 3. */
 #define KF_ERR_NONFINITE PETSC_ERR_FP
 
+/* Raised collectively after a checkpoint was written on request (SIGTERM, SIGUSR1): main() exits with status 4. */
+#define KF_ERR_CHECKPOINTED (PETSC_ERR_MAX_VALUE + 1) /* above PETSc's codes: never raised by PETSc itself */
+
+/* Exit statuses of kmdflow (docs/reliability.md). */
+#define KF_EXIT_INPUT        2
+#define KF_EXIT_NONFINITE    3
+#define KF_EXIT_CHECKPOINTED 4
+
 PETSC_EXTERN PetscErrorCode KfInstallErrorHandler(void);
 PETSC_EXTERN int            KfExitStatus(PetscErrorCode);
 PETSC_EXTERN PetscErrorCode KfRenameFile(MPI_Comm, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode KfRemoveFile(MPI_Comm, const char[]);
+/* Around PetscInitialize: keeps PETSc's error lines (bad -options_file) for one kmdflow message. */
+PETSC_EXTERN void           KfCaptureStartupErrors(PetscBool);
+PETSC_EXTERN const char    *KfStartupError(void);
 PETSC_EXTERN const char    *KfRealString(PetscReal, char[], size_t);
 #define KF_NUM(v) KfRealString((v), (char[32]){0}, 32)

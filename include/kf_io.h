@@ -41,3 +41,21 @@ PETSC_EXTERN PetscErrorCode KfIOReadRows(MPI_Comm, const char[], const char[], P
 /* The number of rows M of an M x d dataset (checks the shape). */
 PETSC_EXTERN PetscErrorCode KfIORowCount(MPI_Comm, const char[], const char[], PetscInt d, const char[], PetscInt64 *);
 PETSC_EXTERN PetscErrorCode KfIOVersion(char[], size_t);
+
+/* ---- checkpoints (src/checkpoint.c) ---- */
+/* A file written like an output file (PATH.part, complete = 1 last, renamed by KfIOClose(..., PETSC_TRUE)), without series. */
+PETSC_EXTERN PetscErrorCode KfIOCreateCheckpoint(MPI_Comm, const char[], KfIO *);
+/* Fixed-size datasets from this rank's block: a grid (n1, ..., nd) and rows (N, cols) of ids start.. */
+PETSC_EXTERN PetscErrorCode KfIOWriteGrid(KfIO, const char[], const KfSpectralLayout *, const PetscScalar[]);
+PETSC_EXTERN PetscErrorCode KfIOWriteRows(KfIO, const char[], PetscInt64 N, PetscInt cols, PetscInt64 start, PetscInt nlocal, const PetscScalar[]);
+/* Root attributes of PATH, collectively; a missing attribute, a wrong type or (numbers) a non-finite value is a KF_ERR_INPUT
+   error naming -role PATH and the attribute. The string is allocated (PetscFree). */
+PETSC_EXTERN PetscErrorCode KfIOReadAttributeString(MPI_Comm, const char path[], const char name[], const char role[], char **);
+PETSC_EXTERN PetscErrorCode KfIOReadAttributeReals(MPI_Comm, const char path[], const char name[], const char role[], PetscInt n, PetscReal[]);
+/* Flushes the (partial) output and copies it to DEST atomically (DEST.part, then rename). */
+PETSC_EXTERN PetscErrorCode KfIOSnapshot(KfIO, const char dest[]);
+/* Replaces the freshly created output by a copy of SNAPSHOT with every time series cut back to nrecords records; fields[s]
+   and times[s] name the datasets of series s (grid or particles; [1]: particles beside a grid, or NULL) for the XDMF. */
+PETSC_EXTERN PetscErrorCode KfIOResume(KfIO, const char snapshot[], PetscInt nrecords, const char *const fields[2], const char *const times[2]);
+/* Closes the output and leaves PATH.part, marked incomplete (after a checkpoint that holds the same records). */
+PETSC_EXTERN PetscErrorCode KfIOSuspend(KfIO *);

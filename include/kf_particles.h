@@ -42,3 +42,12 @@ PETSC_EXTERN PetscInt KfParticlesResampleCount(KfParticles);
 PETSC_EXTERN PetscBool KfParticlesWeighted(KfParticles);
 PETSC_EXTERN PetscErrorCode KfParticlesDescribe(KfParticles, char[], size_t);
 PETSC_EXTERN PetscErrorCode KfParticlesHelp(MPI_Comm, const KfParams *);
+/* Checkpoints: the positions kept outside the state (Fisher-Rao: nlocal x d rows, else NULL) and the resampling counter; after a
+   restart has overwritten them, KfParticlesSetExtraState sets the counter and drops values cached at the old positions. */
+/* The counters of a run that live outside the state Vec (checkpointed with it; reals so they go to attributes). */
+typedef struct {
+  PetscInt  nresample;                 /* resampling events: the key of the next resampling draw */
+  PetscReal bd[4];   /* birth-death: kills, duplications, expected jumps, largest tau |rate| so far */
+} KfParticleCounters;
+PETSC_EXTERN PetscErrorCode KfParticlesGetExtraState(KfParticles, PetscReal **xfix, KfParticleCounters *);
+PETSC_EXTERN PetscErrorCode KfParticlesSetExtraState(KfParticles, const KfParticleCounters *);

@@ -7,6 +7,13 @@ typedef struct {
   MPI_Comm  comm;
   TS        ts;
   PetscReal tfinal, dt_out; /* -ts_max_time, and the output interval actually used */
+  /* checkpoints (kf_checkpoint.h), set on st[0] before KfStepperRun*: hook is called before every time step of every stepper,
+     at a step boundary (index: the stepper, k: the output interval being advanced, towards k dt_out); an error it returns
+     (e.g. KF_ERR_CHECKPOINTED) stops the run. resume_k > 0: a restarted run, whose TS times, step numbers and states are
+     set already, continues in output interval resume_k without recording t = 0. */
+  PetscErrorCode (*hook)(void *ctx, PetscInt index, PetscInt k);
+  void     *hook_ctx;
+  PetscInt  index, k, resume_k;
 } KfStepper;
 
 /* Called at t = 0 and at every output time (and where -ts_max_steps stops the run). */

@@ -1,4 +1,5 @@
 /* io.c - the only user of HDF5: collective parallel output, XDMF sidecar, grid input */
+#define _POSIX_C_SOURCE 200809L /* fileno, fsync */
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,7 +57,17 @@ static PetscErrorCode FileAccess(MPI_Comm comm, hid_t *fapl)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode CreateFile(MPI_Comm, const char[], const char[], const KfSpectralLayout *, PetscReal, KfIO *);
+
 PetscErrorCode KfIOCreate(MPI_Comm comm, const char path[], const KfSpectralLayout *lay, PetscReal L, KfIO *out)
+{
+  PetscFunctionBeginUser;
+  PetscCall(CreateFile(comm, path, "output", lay, L, out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* role: the option that named the file, for the message when it cannot be created. */
+static PetscErrorCode CreateFile(MPI_Comm comm, const char path[], const char role[], const KfSpectralLayout *lay, PetscReal L, KfIO *out)
 {
   KfIO  io;
   hid_t fapl;
@@ -74,7 +85,7 @@ PetscErrorCode KfIOCreate(MPI_Comm comm, const char path[], const KfSpectralLayo
   KfCallHDF5(H5Pclose(fapl));
   if (io->file < 0) {
     PetscCall(PetscFree(io));
-    SETERRQ(comm, KF_ERR_INPUT, "-output %s: cannot create the file (does the directory exist and is it writable?)", path);
+    SETERRQ(comm, KF_ERR_INPUT, "-%s %s: cannot create the file %s.part (does the directory exist and is it writable?)", role, path, path);
   }
   io->dxpl = H5Pcreate(H5P_DATASET_XFER);
   KfCallHDF5(io->dxpl);
@@ -509,7 +520,12 @@ static PetscBool DatasetExists(hid_t file, const char name[])
     if (!strcmp(buf, "/")) continue;
     if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return PETSC_FALSE;
   }
-  return H5Oexists_by_name(file, name, H5P_DEFAULT) > 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (H5Oexists_by_name(file, name, H5P_DEFAULT) <= 0) return PETSC_FALSE;
+  {
+    H5O_info_t info;
+
+    return H5Oget_info_by_name2(file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET ? PETSC_TRUE : PETSC_FALSE; /* a group is no dataset */
+  }
 }
 
 static PetscErrorCode DescribeShape(int rank, const hsize_t dims[], char buf[], size_t len)
@@ -648,5 +664,287 @@ static PetscErrorCode ReadArray(MPI_Comm comm, const char path[], const char dat
   KfCallHDF5(H5Dclose(dset));
   KfCallHDF5(H5Fclose(file));
   PetscCall(PetscLogEventEnd(KF_EVENT_IO_READ, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---- checkpoints (src/checkpoint.c): whole distributed arrays, attributes read back, output snapshots ---- */
+
+PetscErrorCode KfIOCreateCheckpoint(MPI_Comm comm, const char path[], KfIO *out)
+{
+  KfSpectralLayout none;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&none, sizeof(none)));
+  PetscCall(CreateFile(comm, path, "checkpoint", &none, 0, out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* DATASET (n1, ..., nd) of fixed size, contiguous; collective. */
+static PetscErrorCode CreateWhole(KfIO io, const KfSpectralLayout *lay, const char name[], hid_t *dset)
+{
+  hsize_t dims[KF_MAX_DIM];
+  hid_t   space, lcpl;
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < lay->dim; j++) dims[j] = (hsize_t)lay->n[j];
+  space = H5Screate_simple((int)lay->dim, dims, NULL);
+  lcpl  = H5Pcreate(H5P_LINK_CREATE);
+  KfCallHDF5(space);
+  KfCallHDF5(H5Pset_create_intermediate_group(lcpl, 1));
+  *dset = H5Dcreate2(io->file, name, H5T_NATIVE_DOUBLE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  KfCallHDF5(*dset);
+  KfCallHDF5(H5Pclose(lcpl));
+  KfCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteBlock(KfIO io, const KfSpectralLayout *lay, const char name[], const PetscScalar local[])
+{
+  hsize_t start[KF_MAX_DIM], count[KF_MAX_DIM];
+  hid_t   dset, fspace, mspace;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  PetscCall(CreateWhole(io, lay, name, &dset));
+  for (PetscInt j = 0; j < lay->dim; j++) {
+    start[j] = (hsize_t)lay->start[j];
+    count[j] = (hsize_t)lay->count[j];
+  }
+  fspace = H5Dget_space(dset);
+  mspace = H5Screate_simple((int)lay->dim, count, NULL);
+  KfCallHDF5(fspace);
+  KfCallHDF5(mspace);
+  if (lay->nlocal) KfCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  else {
+    KfCallHDF5(H5Sselect_none(fspace));
+    KfCallHDF5(H5Sselect_none(mspace));
+  }
+  KfCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, io->dxpl, local));
+  KfCallHDF5(H5Sclose(mspace));
+  KfCallHDF5(H5Sclose(fspace));
+  KfCallHDF5(H5Dclose(dset));
+  PetscCall(PetscLogEventEnd(KF_EVENT_IO_WRITE, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOWriteGrid(KfIO io, const char name[], const KfSpectralLayout *lay, const PetscScalar local[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(WriteBlock(io, lay, name, local));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOWriteRows(KfIO io, const char name[], PetscInt64 N, PetscInt cols, PetscInt64 start, PetscInt nlocal, const PetscScalar local[])
+{
+  KfSpectralLayout lay;
+
+  PetscFunctionBeginUser;
+  RowLayout(N, cols, start, nlocal, &lay);
+  PetscCall(WriteBlock(io, &lay, name, local));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Opens attribute NAME of the root group of PATH; a missing one is a collective input error. */
+static PetscErrorCode OpenRootAttribute(MPI_Comm comm, const char path[], const char name[], const char role[], hid_t *file, hid_t *attr)
+{
+  PetscFunctionBeginUser;
+  PetscCall(OpenForReading(comm, path, role, file));
+  if (H5Aexists(*file, name) <= 0) {
+    KfCallHDF5(H5Fclose(*file));
+    SETERRQ(comm, KF_ERR_INPUT, "-%s %s: the file has no attribute '%s' (not a kmdflow checkpoint, or an incomplete one)", role, path, name);
+  }
+  *attr = H5Aopen(*file, name, H5P_DEFAULT);
+  KfCallHDF5(*attr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOReadAttributeString(MPI_Comm comm, const char path[], const char name[], const char role[], char **value)
+{
+  hid_t     file, attr, type, space, mem;
+  size_t    len;
+  PetscBool ok;
+
+  PetscFunctionBeginUser;
+  PetscCall(OpenRootAttribute(comm, path, name, role, &file, &attr));
+  type  = H5Aget_type(attr);
+  space = H5Aget_space(attr);
+  KfCallHDF5(type);
+  KfCallHDF5(space);
+  ok  = (PetscBool)(H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type) && H5Sget_simple_extent_ndims(space) == 0);
+  len = ok ? H5Tget_size(type) : 0;
+  ok  = (PetscBool)(ok && len > 0 && len < (1u << 24));
+  PetscCall(PetscCalloc1(len + 1, value));
+  if (ok) {
+    mem = H5Tcopy(H5T_C_S1);
+    KfCallHDF5(mem);
+    KfCallHDF5(H5Tset_size(mem, len + 1)); /* room for the terminator that NULLPAD strings (h5py's) lack */
+    KfCallHDF5(H5Aread(attr, mem, *value));
+    KfCallHDF5(H5Tclose(mem));
+  }
+  KfCallHDF5(H5Sclose(space));
+  KfCallHDF5(H5Tclose(type));
+  KfCallHDF5(H5Aclose(attr));
+  KfCallHDF5(H5Fclose(file));
+  if (!ok) PetscCall(PetscFree(*value));
+  PetscCheck(ok, comm, KF_ERR_INPUT, "-%s %s: attribute '%s' is not a fixed-length string", role, path, name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* n values (numbers of any HDF5 numeric type, converted to double); NaN and Inf are refused. */
+PetscErrorCode KfIOReadAttributeReals(MPI_Comm comm, const char path[], const char name[], const char role[], PetscInt n, PetscReal v[])
+{
+  hid_t     file, attr, type, space;
+  hssize_t  npoints;
+  double    buf[16];
+  PetscBool ok;
+
+  PetscFunctionBeginUser;
+  PetscCheck(n <= 16, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "at most 16 values per attribute");
+  PetscCall(OpenRootAttribute(comm, path, name, role, &file, &attr));
+  type    = H5Aget_type(attr);
+  space   = H5Aget_space(attr);
+  KfCallHDF5(type);
+  KfCallHDF5(space);
+  npoints = H5Sget_simple_extent_npoints(space);
+  ok      = (PetscBool)((H5Tget_class(type) == H5T_FLOAT || H5Tget_class(type) == H5T_INTEGER) && npoints == (hssize_t)n);
+  if (ok) KfCallHDF5(H5Aread(attr, H5T_NATIVE_DOUBLE, buf));
+  KfCallHDF5(H5Sclose(space));
+  KfCallHDF5(H5Tclose(type));
+  KfCallHDF5(H5Aclose(attr));
+  KfCallHDF5(H5Fclose(file));
+  PetscCheck(ok, comm, KF_ERR_INPUT, "-%s %s: attribute '%s' should hold %" PetscInt_FMT " number%s", role, path, name, n, n > 1 ? "s" : "");
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCheck(PetscIsNormalReal(buf[i]) || buf[i] == 0, comm, KF_ERR_INPUT, "-%s %s: attribute '%s' holds the non-finite value %s", role, path, name, KF_NUM(buf[i]));
+    v[i] = buf[i];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0 copies the bytes of from into to; the result is broadcast. */
+static PetscErrorCode CopyFile(MPI_Comm comm, const char from[], const char to[])
+{
+  PetscMPIInt rank;
+  int         err = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    FILE  *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char  *buf = NULL;
+    size_t nr;
+
+    err = !in || !out;
+    if (!err) err = !(buf = (char *)malloc(1 << 22));
+    while (!err && (nr = fread(buf, 1, 1 << 22, in)) > 0) err = fwrite(buf, 1, nr, out) != nr;
+    if (!err) err = ferror(in) || fflush(out) || fsync(fileno(out));
+    free(buf);
+    if (in) fclose(in);
+    if (out && fclose(out)) err = 1;
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot copy %s to %s", from, to);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOSnapshot(KfIO io, const char dest[])
+{
+  char tmp[PETSC_MAX_PATH_LEN + 8];
+
+  PetscFunctionBeginUser;
+  KfCallHDF5(H5Fflush(io->file, H5F_SCOPE_GLOBAL));
+  PetscCallMPI(MPI_Barrier(io->comm)); /* every rank's data is on disk before rank 0 reads the file */
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.part", dest));
+  PetscCall(CopyFile(io->comm, io->part, tmp));
+  PetscCall(KfRenameFile(io->comm, tmp, dest));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+typedef struct {
+  hsize_t  nrecords;
+  int      err; /* 1: HDF5 failure, 2: a series shorter than nrecords */
+  char     name[256];
+} TruncateCtx;
+
+/* Every extensible (time-series) dataset is cut back to nrecords records. */
+static herr_t TruncateVisit(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+  TruncateCtx *c = (TruncateCtx *)data;
+  hid_t        dset, space;
+  hsize_t      dims[KF_MAX_DIM + 1], maxd[KF_MAX_DIM + 1];
+  int          rank;
+
+  if (info->type != H5O_TYPE_DATASET) return 0;
+  if ((dset = H5Dopen2(obj, name, H5P_DEFAULT)) < 0) return (c->err = 1), -1;
+  space = H5Dget_space(dset);
+  rank  = H5Sget_simple_extent_ndims(space);
+  if (rank >= 1 && rank <= KF_MAX_DIM + 1 && H5Sget_simple_extent_dims(space, dims, maxd) >= 0 && maxd[0] == H5S_UNLIMITED) {
+    if (dims[0] < c->nrecords) c->err = 2;
+    else if (dims[0] > c->nrecords) {
+      dims[0] = c->nrecords;
+      if (H5Dset_extent(dset, dims) < 0) c->err = 1;
+    }
+    if (c->err) snprintf(c->name, sizeof(c->name), "%s", name);
+  }
+  H5Sclose(space);
+  H5Dclose(dset);
+  return c->err ? -1 : 0;
+}
+
+/* Reads the times of a series back (after the truncation, nrecords of them). */
+static PetscErrorCode ResumeSeries(KfIO io, Series *ser, const char field[], const char times[], PetscInt nrecords)
+{
+  hid_t dset;
+
+  PetscFunctionBeginUser;
+  ser->nrecords = nrecords;
+  ser->nalloc   = PetscMax(64, nrecords);
+  PetscCall(PetscMalloc1(ser->nalloc, &ser->times));
+  PetscCall(PetscStrncpy(ser->field, field, sizeof(ser->field)));
+  if (!nrecords) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(DatasetExists(io->file, times), io->comm, KF_ERR_INPUT, "the output snapshot of the checkpoint has no dataset %s", times);
+  dset = H5Dopen2(io->file, times, H5P_DEFAULT);
+  KfCallHDF5(dset);
+  KfCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ser->times));
+  KfCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode KfIOResume(KfIO io, const char snapshot[], PetscInt nrecords, const char *const fields[2], const char *const times[2])
+{
+  hid_t       fapl;
+  TruncateCtx c;
+
+  PetscFunctionBeginUser;
+  PetscCall(OpenForReading(io->comm, snapshot, "restart", &fapl)); /* exists, readable, HDF5: else a clear input error */
+  KfCallHDF5(H5Fclose(fapl));
+  KfCallHDF5(H5Fclose(io->file));
+  PetscCall(CopyFile(io->comm, snapshot, io->part));
+  PetscCall(FileAccess(io->comm, &fapl));
+  io->file = H5Fopen(io->part, H5F_ACC_RDWR, fapl);
+  KfCallHDF5(H5Pclose(fapl));
+  PetscCheck(io->file >= 0, io->comm, KF_ERR_INPUT, "the output snapshot %s of the checkpoint cannot be opened (corrupt or truncated?)", snapshot);
+  PetscCall(PetscMemzero(&c, sizeof(c)));
+  c.nrecords = (hsize_t)nrecords;
+  (void)H5Ovisit2(io->file, H5_INDEX_NAME, H5_ITER_INC, TruncateVisit, &c, H5O_INFO_BASIC);
+  PetscCheck(c.err != 2, io->comm, KF_ERR_INPUT, "the output snapshot %s has fewer records in %s than the checkpoint's %" PetscInt_FMT, snapshot, c.name, nrecords);
+  PetscCheck(!c.err, io->comm, PETSC_ERR_LIB, "cannot cut the output series of %s back to %" PetscInt_FMT " records (%s)", snapshot, nrecords, c.name);
+  for (int s = 0; s < 2; s++) {
+    PetscFree(io->series[s].times);
+    if (fields[s]) PetscCall(ResumeSeries(io, &io->series[s], fields[s], times[s], nrecords));
+  }
+  PetscCall(KfIOSetAttributeInts(io, "complete", 1, (PetscInt[]){0}));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Leaves PATH.part (marked incomplete) for inspection: the run stopped after a checkpoint, which holds the same records. */
+PetscErrorCode KfIOSuspend(KfIO *io)
+{
+  PetscFunctionBeginUser;
+  if (!*io) PetscFunctionReturn(PETSC_SUCCESS);
+  KfCallHDF5(H5Pclose((*io)->dxpl));
+  KfCallHDF5(H5Fclose((*io)->file));
+  PetscCall(PetscFree((*io)->series[0].times));
+  PetscCall(PetscFree((*io)->series[1].times));
+  PetscCall(PetscFree(*io));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -311,7 +311,8 @@ static PetscInt EditDistance(const char *a, const char *b)
 
 /* The options kmdflow itself defines, for "did you mean" hints on misspellings. */
 static const char *const known[] = {"mode", "dim", "n", "s", "L", "dealias", "init", "target", "output", "output_dt", "seed", "fftw_planner", "fftw_wisdom", "fftw_threads", "quiet", "strict_options", "particles", "particle_init", "target_samples", "domain", "kernel", "kernel_h", "kernel_c", "kernel_beta", "kernel_q", "ring_leaf", "ewald_tol", "compare_s", "flow", "wfr_alpha", "wfr_beta", "sigma", "reference", "energy", "kde_h", "entropy_estimate", "fr_step", "resample_ess", "stein_h", "fr_particles", "potential_linear", "fr_rkhs_lambda", "fr_rkhs_h", "fr_rkhs_rtol", "fr_rkhs_maxit", "problem", "relu_param", "relu_teacher", "relu_teacher_neurons", "relu_teacher_mass", "relu_student_mass", "relu_aw_scale",
-                                    "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file"};
+                                    "ts_type", "ts_rk_type", "ts_dt", "ts_max_time", "ts_max_steps", "ts_adapt_type", "ts_rtol", "ts_atol", "ts_monitor", "ts_view", "help", "log_view", "options_file",
+                                    "checkpoint", "checkpoint_dt", "checkpoint_steps", "restart", "memory_limit"};
 
 /* PETSc reads these only after the check runs (at the end of TSSolve or in PetscFinalize). */
 static const char *const read_later[] = {"ts_view", "ts_adapt_view", "log_", "options_", "memory_view", "malloc_", "objects_dump", "info", "fp_trap", "on_error_", "check_pointer_intensity", "viewer_"};

@@ -1240,3 +1240,32 @@ PetscErrorCode KfParticlesHelp(MPI_Comm comm, const KfParams *p)
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* ---- checkpoints (src/checkpoint.c): the state outside the TS Vec ---- */
+
+/* The positions kept outside the state (Fisher-Rao: rows nlocal x d; NULL otherwise) and the resampling counter, which keys the
+   resampling draws. */
+PetscErrorCode KfParticlesGetExtraState(KfParticles P, PetscReal **xfix, KfParticleCounters *c)
+{
+  PetscFunctionBeginUser;
+  *xfix              = P->xfix;
+  c->nresample       = P->nresample;
+  c->bd[0]           = (PetscReal)P->bds.kills;
+  c->bd[1]           = (PetscReal)P->bds.duplications;
+  c->bd[2]           = P->bds.expected;
+  c->bd[3]           = P->bds.max_rate_tau;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After a restart wrote the state and the fixed positions: the counters, and no cached values at the old fixed positions. */
+PetscErrorCode KfParticlesSetExtraState(KfParticles P, const KfParticleCounters *c)
+{
+  PetscFunctionBeginUser;
+  P->nresample        = c->nresample;
+  P->bds.kills        = (PetscInt64)c->bd[0];
+  P->bds.duplications = (PetscInt64)c->bd[1];
+  P->bds.expected     = c->bd[2];
+  P->bds.max_rate_tau = c->bd[3];
+  P->pi_fixed         = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

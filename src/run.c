@@ -1,6 +1,7 @@
 /* run.c - the drivers of the PDE, particle and compare modes: setup, output-time loop over TSSolve, monitor lines, summary */
 #include <math.h>
 #include <petscts.h>
+#include "kf_checkpoint.h"
 #include "kf_compare.h"
 #include "kf_density.h"
 #include "kf_io.h"
@@ -22,7 +23,12 @@ typedef struct {
   PetscInt        nout;
   PetscBool       nu_uniform;
   PetscLogDouble  t_start;
+  KfCheckpoint    ck;
 } RunCtx;
+
+/* Checkpoint hooks of the three drivers (end of this file). */
+static PetscErrorCode PdeCheckpointSetup(RunCtx *);
+static PetscErrorCode PdeCheckpointOutput(RunCtx *);
 
 /* The entropy sigma KL(rho | pi) needs pi > 0 and rho_0 > 0 everywhere (log rho, log pi). */
 static PetscErrorCode SetupReference(RunCtx *r)
@@ -278,6 +284,7 @@ static PetscErrorCode RunBody(RunCtx *r)
   PetscFunctionBeginUser;
   PetscCall(SetupFields(r));
   PetscCall(SetupTS(r));
+  PetscCall(PdeCheckpointSetup(r));
   PetscCall(KfCheckUnusedOptions(r->comm, r->p->strict));
   PetscCall(PetscStrcasecmp(r->p->output, "none", &nooutput));
   if (!nooutput && r->p->output[0]) {
@@ -287,6 +294,7 @@ static PetscErrorCode RunBody(RunCtx *r)
     PetscCall(KfIOCreate(r->comm, r->p->output, lay, r->p->L, &r->io));
     PetscCall(WriteProvenance(r));
   }
+  PetscCall(PdeCheckpointOutput(r));
   PetscCall(KfParamsView(r->p, r->comm));
   PetscCall(KfStepperRun(&r->st, r->rho, Record, r));
   PetscCall(Summary(r));
@@ -303,7 +311,8 @@ static PetscErrorCode DiscardOutput(PetscErrorCode ierr, KfIO *io)
 {
   PetscFunctionBeginUser;
   if (KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
-  if (*io) PetscCall(KfIOClose(io, PETSC_FALSE));
+  if (ierr == KF_ERR_CHECKPOINTED) PetscCall(KfIOSuspend(io));
+  else if (*io) PetscCall(KfIOClose(io, PETSC_FALSE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -319,6 +328,7 @@ PetscErrorCode KfRunPde(MPI_Comm comm, const KfParams *p)
   PetscCall(PetscTime(&r.t_start));
   ierr = RunBody(&r);
   if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  PetscCall(KfCheckpointDestroy(&r.ck));
   PetscCall(TSDestroy(&r.st.ts));
   PetscCall(KfPdeDestroy(&r.pde));
   PetscCall(VecDestroy(&r.rho));
@@ -355,7 +365,11 @@ typedef struct {
   PetscInt        nout;
   PetscReal      *rows, *wts; /* output positions and weights of this rank */
   PetscLogDouble  t_start;
+  KfCheckpoint    ck;
 } PRunCtx;
+
+static PetscErrorCode ParticleCheckpointSetup(PRunCtx *);
+static PetscErrorCode ParticleCheckpointOutput(PRunCtx *);
 
 static const char *const KfCentroidNames[] = {"centroid_1", "centroid_2", "centroid_3"};
 
@@ -458,6 +472,7 @@ static PetscErrorCode PRunBody(PRunCtx *r)
   PetscCall(DefaultMaxNorm());
   PetscCall(KfStepperCreate(r->comm, NULL, KfParticlesRHSFunction, r->P, r->p->output_dt, &r->st));
   PetscCall(KfParticlesSetUpTS(r->P, r->st.ts));
+  PetscCall(ParticleCheckpointSetup(r));
   PetscCall(KfCheckUnusedOptions(r->comm, r->p->strict));
   PetscCall(KfParticlesGetLocal(r->P, &N, &start, &nl));
   PetscCall(PetscMalloc2(PetscMax(1, nl * r->p->dim), &r->rows, PetscMax(1, nl), &r->wts));
@@ -467,6 +482,7 @@ static PetscErrorCode PRunBody(PRunCtx *r)
     PetscCall(KfRunWriteProvenance(r->io, r->p, r->comm));
     PetscCall(KfIOSetAttributeString(r->io, "init", r->p->init));
   }
+  PetscCall(ParticleCheckpointOutput(r));
   PetscCall(KfParticlesDescribe(r->P, desc, sizeof(desc)));
   PetscCall(PetscPrintf(r->comm, "kmdflow particles: d = %" PetscInt_FMT ", %s\n", r->p->dim, desc));
   PetscCall(KfParamsViewFlow(r->p, r->comm));
@@ -493,6 +509,7 @@ PetscErrorCode KfRunParticles(MPI_Comm comm, const KfParams *p)
   PetscCall(PetscTime(&r.t_start));
   ierr = PRunBody(&r);
   if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  PetscCall(KfCheckpointDestroy(&r.ck));
   PetscCall(KfStepperDestroy(&r.st));
   PetscCall(KfParticlesDestroy(&r.P));
   PetscCall(PetscFree2(r.rows, r.wts));
@@ -525,7 +542,11 @@ typedef struct {
   KfPdeDiag      pd[2];  /* first, last */
   KfParticleDiag qd[2];
   KfCompareDist  cd[2];
+  KfCheckpoint   ck;
 } CRunCtx;
+
+static PetscErrorCode CompareCheckpointSetup(CRunCtx *);
+static PetscErrorCode CompareCheckpointOutput(CRunCtx *);
 
 static const char *const KfCompareNames[] = {"time", "hminus", "hminus_band", "hminus_tail", "hminus_iid", "energy_pde", "energy_particles", "energy_gap", "w1"};
 
@@ -648,8 +669,10 @@ static PetscErrorCode CRunBody(CRunCtx *r)
   PetscCall(KfStepperCreate(r->pde.comm, "particles_", KfParticlesRHSFunction, r->P, p->output_dt, &r->st[1]));
   PetscCall(KfParticlesSetUpTS(r->P, r->st[1].ts));
   PetscCheck(r->st[1].tfinal == r->st[0].tfinal, r->pde.comm, KF_ERR_INPUT, "-particles_ts_max_time %s: both steppers run to -ts_max_time %s in compare mode", KF_NUM(r->st[1].tfinal), KF_NUM(r->st[0].tfinal));
+  PetscCall(CompareCheckpointSetup(r));
   PetscCall(KfCheckUnusedOptions(r->pde.comm, p->strict));
   PetscCall(CSetupOutput(r));
+  PetscCall(CompareCheckpointOutput(r));
   PetscCall(KfParamsView(p, r->pde.comm));
   PetscCall(KfParticlesDescribe(r->P, desc, sizeof(desc)));
   PetscCall(PetscPrintf(r->pde.comm, "kmdflow particles: %s\n", desc));
@@ -675,6 +698,7 @@ PetscErrorCode KfRunCompare(MPI_Comm comm, const KfParams *p)
   PetscCall(PetscTime(&r.pde.t_start));
   ierr = CRunBody(&r);
   if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  PetscCall(KfCheckpointDestroy(&r.ck));
   for (PetscInt i = 0; i < 2; i++) PetscCall(KfStepperDestroy(&r.st[i]));
   PetscCall(KfCompareDestroy(&r.C));
   PetscCall(KfParticlesDestroy(&r.P));
@@ -699,5 +723,78 @@ PetscErrorCode KfRunCompareHelp(MPI_Comm comm, const KfParams *p)
   PetscCall(KfCompareHelp(comm, p));
   PetscCall(KfStepperCreate(comm, "particles_", KfParticlesRHSFunction, NULL, p->output_dt, &st));
   PetscCall(KfStepperDestroy(&st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---- checkpoint hooks (kf_checkpoint.h): what each driver's checkpoint holds, and where its output continues ---- */
+
+#define KF_NREALS(x) ((PetscInt)(sizeof(x) / sizeof(PetscReal)))
+
+static PetscErrorCode PdeCheckpointSetup(RunCtx *r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(KfCheckpointCreate(r->comm, r->p, &r->ck));
+  PetscCall(KfCheckpointAddStepper(r->ck, &r->st));
+  PetscCall(KfCheckpointAddGrid(r->ck, "rho", r->sp, r->rho));
+  PetscCall(KfCheckpointAddReals(r->ck, "first", KF_NREALS(r->first), (PetscReal *)&r->first));
+  PetscCall(KfCheckpointSetRecords(r->ck, &r->nout));
+  PetscCall(KfCheckpointRestart(r->ck));
+  PetscCall(KfCheckpointAttach(r->ck, &r->st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PdeCheckpointOutput(RunCtx *r)
+{
+  const char *const fields[2] = {"/pde/rho", NULL}, *const times[2] = {"/pde/time", NULL};
+
+  PetscFunctionBeginUser;
+  PetscCall(KfCheckpointSetOutput(r->ck, r->io, fields, times));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ParticleCheckpointSetup(PRunCtx *r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(KfCheckpointCreate(r->comm, r->p, &r->ck));
+  PetscCall(KfCheckpointAddStepper(r->ck, &r->st));
+  PetscCall(KfCheckpointAddParticles(r->ck, r->P));
+  PetscCall(KfCheckpointAddReals(r->ck, "first", KF_NREALS(r->first), (PetscReal *)&r->first));
+  PetscCall(KfCheckpointSetRecords(r->ck, &r->nout));
+  PetscCall(KfCheckpointRestart(r->ck));
+  PetscCall(KfCheckpointAttach(r->ck, &r->st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ParticleCheckpointOutput(PRunCtx *r)
+{
+  const char *const fields[2] = {"/particles/x", NULL}, *const times[2] = {"/particles/time", NULL};
+
+  PetscFunctionBeginUser;
+  PetscCall(KfCheckpointSetOutput(r->ck, r->io, fields, times));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CompareCheckpointSetup(CRunCtx *r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(KfCheckpointCreate(r->pde.comm, r->pde.p, &r->ck));
+  for (PetscInt i = 0; i < 2; i++) PetscCall(KfCheckpointAddStepper(r->ck, &r->st[i]));
+  PetscCall(KfCheckpointAddGrid(r->ck, "rho", r->pde.sp, r->pde.rho));
+  PetscCall(KfCheckpointAddParticles(r->ck, r->P));
+  PetscCall(KfCheckpointAddReals(r->ck, "first_pde", KF_NREALS(r->pd[0]), (PetscReal *)&r->pd[0]));
+  PetscCall(KfCheckpointAddReals(r->ck, "first_particles", KF_NREALS(r->qd[0]), (PetscReal *)&r->qd[0]));
+  PetscCall(KfCheckpointAddReals(r->ck, "first_distances", KF_NREALS(r->cd[0]), (PetscReal *)&r->cd[0]));
+  PetscCall(KfCheckpointSetRecords(r->ck, &r->nout));
+  PetscCall(KfCheckpointRestart(r->ck));
+  PetscCall(KfCheckpointAttach(r->ck, &r->st[0]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CompareCheckpointOutput(CRunCtx *r)
+{
+  const char *const fields[2] = {"/pde/rho", "/particles/x"}, *const times[2] = {"/pde/time", "/particles/time"};
+
+  PetscFunctionBeginUser;
+  PetscCall(KfCheckpointSetOutput(r->ck, r->io, fields, times));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -23,6 +23,23 @@ static PetscErrorCode CheckAdaptivity(TS ts, MPI_Comm comm)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc's own -ts_* readers raise errors with a traceback; a bad value is the user's: one line, exit 2. */
+static PetscErrorCode SetFromOptionsChecked(TS ts, MPI_Comm comm)
+{
+  PetscErrorCode ierr;
+  const char    *text = NULL;
+  char          *specific = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = TSSetFromOptions(ts);
+  PetscCall(PetscPopErrorHandler());
+  if (!ierr) PetscFunctionReturn(PETSC_SUCCESS);
+  if (ierr == KF_ERR_INPUT) return ierr;
+  (void)PetscErrorMessage(ierr, &text, &specific);
+  SETERRQ(comm, KF_ERR_INPUT, "a time-stepper (-ts_*) option is not valid: %s", specific && specific[0] ? specific : (text ? text : "unknown error"));
+}
+
 /* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
 PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction rhs, void *ctx, PetscReal output_dt, KfStepper *st)
 {
@@ -30,6 +47,7 @@ PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction
   PetscBool set;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(st, sizeof(*st)));
   st->comm = comm;
   PetscCall(TSCreate(comm, &st->ts));
   PetscCall(TSSetProblemType(st->ts, TS_NONLINEAR));
@@ -43,10 +61,10 @@ PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction
   PetscCall(TSSetExactFinalTime(st->ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetTolerances(st->ts, 1e-8, NULL, 1e-8, NULL));
   PetscCall(TSSetErrorIfStepFails(st->ts, PETSC_FALSE)); /* a failed step is reported by TimeLoop, collectively */
-  PetscCall(TSSetFromOptions(st->ts));
+  PetscCall(SetFromOptionsChecked(st->ts, comm));
   if (prefix) { /* -ts_* set the common values above, -PREFIXts_* override them for this stepper */
     PetscCall(TSSetOptionsPrefix(st->ts, prefix));
-    PetscCall(TSSetFromOptions(st->ts));
+    PetscCall(SetFromOptionsChecked(st->ts, comm));
   }
   PetscCall(CheckAdaptivity(st->ts, comm));
   PetscCall(TSGetMaxTime(st->ts, &st->tfinal));
@@ -130,6 +148,7 @@ static PetscErrorCode AdvanceTo(KfStepper *st, const StepPlan *plan, Vec U, Pets
   TSConvergedReason reason;
 
   PetscFunctionBeginUser;
+  if (*t >= next) PetscFunctionReturn(PETSC_SUCCESS); /* restarted from a checkpoint taken after this stepper got there */
   if (plan->fixed) PetscCall(AdvanceFixed(st, U, *t, next, plan->dt0, plan->usermax));
   else {
     PetscCall(TSSetMaxTime(st->ts, next));
@@ -146,6 +165,38 @@ static PetscErrorCode AdvanceTo(KfStepper *st, const StepPlan *plan, Vec U, Pets
   if (PetscAbsReal(*t - next) <= 1e-9 * PetscMax(plan->dt0, 1e-300) + 1e-12 * PetscAbsReal(next)) {
     *t = next;
     PetscCall(TSSetTime(st->ts, *t));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The checkpoint hook of st[0], called by every stepper's TS before each step (TS pre-step: the post-step belongs to the
+   particles' resampling). */
+static PetscErrorCode StepperPreStep(TS ts)
+{
+  PetscContainer c;
+  KfStepper     *st;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectQuery((PetscObject)ts, "KfStepper", (PetscObject *)&c));
+  PetscCall(PetscContainerGetPointer(c, (void **)&st));
+  PetscCall(st->hook(st->hook_ctx, st->index, st->k));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode InstallHooks(PetscInt n, KfStepper st[])
+{
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n && st[0].hook; i++) {
+    PetscContainer c;
+
+    st[i].index    = i;
+    st[i].hook     = st[0].hook;
+    st[i].hook_ctx = st[0].hook_ctx;
+    PetscCall(PetscContainerCreate(st[i].comm, &c));
+    PetscCall(PetscContainerSetPointer(c, &st[i]));
+    PetscCall(PetscObjectCompose((PetscObject)st[i].ts, "KfStepper", (PetscObject)c));
+    PetscCall(PetscContainerDestroy(&c));
+    PetscCall(TSSetPreStep(st[i].ts, StepperPreStep));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -173,10 +224,12 @@ PetscErrorCode KfStepperRunCoupled(PetscInt n, KfStepper st[], Vec U[], KfRecord
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(GetPlan(&st[i], &plan[i]));
     if (plan[i].usermax == 0) anyzero = PETSC_TRUE;
+    PetscCall(TSGetTime(st[i].ts, &t[i]));
   }
-  PetscCall(record(ctx, 0.0));
+  PetscCall(InstallHooks(n, st));
+  if (st[0].resume_k < 1) PetscCall(record(ctx, 0.0));
   if (anyzero && st[0].tfinal > 0) PetscCall(PetscPrintf(st[0].comm, "stopped at t = 0: -ts_max_steps 0\n"));
-  for (PetscInt k = 1; st[0].tfinal > 0 && !anyzero; k++) {
+  for (PetscInt k = PetscMax(1, st[0].resume_k); st[0].tfinal > 0 && !anyzero; k++) {
     PetscReal next = k * st[0].dt_out;
     PetscBool last = (PetscBool)(next >= st[0].tfinal * (1 - 1e-12)), stop = PETSC_FALSE, apart = PETSC_FALSE;
     PetscInt  istop = 0;
@@ -185,6 +238,7 @@ PetscErrorCode KfStepperRunCoupled(PetscInt n, KfStepper st[], Vec U[], KfRecord
     for (PetscInt i = 0; i < n; i++) {
       PetscInt step;
 
+      st[i].k = k;
       PetscCall(AdvanceTo(&st[i], &plan[i], U[i], next, &t[i]));
       PetscCall(TSGetStepNumber(st[i].ts, &step));
       if (step >= plan[i].usermax && t[i] < st[0].tfinal && !stop) {

@@ -1,6 +1,7 @@
 /* util.c - the kmdflow error handler and collective file helpers */
 #include "kf.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,11 +12,11 @@ static PetscErrorCode KfErrorHandler(MPI_Comm comm, int line, const char *fun, c
 {
   PetscMPIInt rank = 0;
 
-  if (n != KF_ERR_INPUT && n != KF_ERR_NONFINITE) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+  if (n != KF_ERR_INPUT && n != KF_ERR_NONFINITE && n != KF_ERR_CHECKPOINTED) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
   if (p != PETSC_ERROR_INITIAL) return n;
   if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
   if (!rank) {
-    fprintf(stderr, "kmdflow: error: %s\n", mess ? mess : "(no message)");
+    fprintf(stderr, "kmdflow: %s%s\n", n == KF_ERR_CHECKPOINTED ? "" : "error: ", mess ? mess : "(no message)");
     fflush(stderr);
   }
   return n;
@@ -31,8 +32,9 @@ PetscErrorCode KfInstallErrorHandler(void)
 int KfExitStatus(PetscErrorCode ierr)
 {
   if (!ierr) return 0;
-  if (ierr == KF_ERR_INPUT) return 2;
-  if (ierr == KF_ERR_NONFINITE) return 3;
+  if (ierr == KF_ERR_INPUT) return KF_EXIT_INPUT;
+  if (ierr == KF_ERR_NONFINITE) return KF_EXIT_NONFINITE;
+  if (ierr == KF_ERR_CHECKPOINTED) return KF_EXIT_CHECKPOINTED;
   return 1;
 }
 
@@ -66,4 +68,37 @@ const char *KfRealString(PetscReal v, char buf[], size_t len)
 {
   snprintf(buf, len, "%g", (double)v);
   return buf;
+}
+
+/* Errors of PetscInitialize (a malformed -options_file) are printed before kmdflow's handler exists; their lines are kept
+   here instead, so that main() can report the one that says what is wrong. */
+static char kf_startup_lines[3][512];
+static int  kf_startup_nlines = 0;
+
+static PetscErrorCode KfStartupErrorPrintf(const char format[], ...)
+{
+  va_list ap;
+  char    line[512];
+
+  va_start(ap, format);
+  vsnprintf(line, sizeof(line), format, ap);
+  va_end(ap);
+  if (kf_startup_nlines < 3 && line[0] && line[0] != '\n') {
+    size_t n = strlen(line);
+
+    if (n && line[n - 1] == '\n') line[n - 1] = 0;
+    snprintf(kf_startup_lines[kf_startup_nlines++], sizeof(kf_startup_lines[0]), "%s", line);
+  }
+  return 0;
+}
+
+void KfCaptureStartupErrors(PetscBool on)
+{
+  PetscErrorPrintf = on ? KfStartupErrorPrintf : PetscErrorPrintfDefault;
+}
+
+/* The specific message: after the banner and PETSc's generic text. */
+const char *KfStartupError(void)
+{
+  return kf_startup_nlines >= 3 ? kf_startup_lines[2] : kf_startup_nlines ? kf_startup_lines[kf_startup_nlines - 1] : "PETSc could not start";
 }

@@ -269,7 +269,9 @@ def preempt():
               "has not landed in this branch); jobs/run.sbatch's preemption path (USR1 -> checkpoint, exit 4, "
               "requeue, -restart) is untested against the program.")
         return 77
+    # fixed RK4 steps: adaptive steps grow as the flow settles and the run would end before the signal (~20 s here)
     opts = write_opts("long.opts", ["-mode pde", "-dim 2", "-n 128", "-s 1", "-init gaussians", "-target uniform",
+                                   "-ts_type rk", "-ts_rk_type 4", "-ts_adapt_type none", "-ts_dt 0.004",
                                    "-ts_max_time 40", "-output_dt 1", "-quiet"])
     out = work("long.h5")
     jid = sbatch(["-n", "2", "-o", work("long-%j.out"), root("jobs", "run.sbatch"), opts, out])

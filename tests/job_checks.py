@@ -275,8 +275,8 @@ def preempt():
                                    "-ts_max_time 40", "-output_dt 1", "-quiet"])
     out = work("long.h5")
     jid = sbatch(["-n", "2", "-o", work("long-%j.out"), root("jobs", "run.sbatch"), opts, out])
-    for _ in range(100):  # until the first records are written
-        if job_field(jid, "JobState") == "RUNNING" and os.path.exists(out):
+    for _ in range(300):  # until the first records are written (the output is OUT.part until the run completes)
+        if job_field(jid, "JobState") == "RUNNING" and (os.path.exists(out + ".part") or os.path.exists(out)):
             break
         time.sleep(0.2)
     time.sleep(2)

@@ -15,3 +15,9 @@ PETSC_EXTERN PetscErrorCode KfRunCompare(MPI_Comm, const KfParams *);
 PETSC_EXTERN PetscErrorCode KfRunCompareHelp(MPI_Comm, const KfParams *);
 /* Root attributes every output file carries: options, versions, ranks, threads, mode, d, s, L. */
 PETSC_EXTERN PetscErrorCode KfRunWriteProvenance(KfIO, const KfParams *, MPI_Comm);
+/*
+  After a failed run (ierr != 0). Input and non-finite errors are collective, so the partial file is removed
+  collectively (a stop for a checkpoint keeps it); any other error may be local to one rank and must not wait for the
+  others: it is returned as is (main() calls MPI_Abort), leaving only a PATH.part marked incomplete.
+*/
+PETSC_EXTERN PetscErrorCode KfRunDiscardOutput(PetscErrorCode ierr, KfIO *io);

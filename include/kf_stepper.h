@@ -22,6 +22,8 @@ typedef PetscErrorCode (*KfRecordFn)(void *ctx, PetscReal t);
 /* TS with kmdflow's defaults (adaptive RK 5dp, rtol = atol = 1e-8, dt0 = 1e-3, t_final = 1), then
    -ts_* options, then (prefix != NULL) -PREFIXts_* options for this stepper alone; refuses adaptivity for RK
    tableaus without an error estimate. output_dt = 0: t_final/10. */
+/* Makes the infinity norm the default of -ts_adapt_wnormtype (rank-independent adaptive steps); call before KfStepperCreate. */
+PETSC_EXTERN PetscErrorCode KfStepperDefaultMaxNorm(void);
 PETSC_EXTERN PetscErrorCode KfStepperCreate(MPI_Comm, const char prefix[], TSRHSFunction, void *, PetscReal output_dt, KfStepper *);
 /* Advances U from 0 to t_final, calling record at each output time; a failed step is a collective
    KF_ERR_NONFINITE error with a hint. */

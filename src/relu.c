@@ -471,16 +471,6 @@ static PetscErrorCode ReluSetup(KfRelu *R)
 /* ---- the run ---- */
 
 /* The max norm (an exact reduction) makes adaptive steps independent of the rank count (as in the other modes). */
-static PetscErrorCode ReluDefaultMaxNorm(void)
-{
-  PetscBool set;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_wnormtype", &set));
-  if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ts_adapt_wnormtype", "infinity"));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static const char *const KfReluDiagNames[] = {"time", "loss", "dissipation", "mass", "balance_drift"};
 
 static PetscErrorCode ReluRecord(void *ctx, PetscReal t)
@@ -570,7 +560,7 @@ static PetscErrorCode ReluRunBody(KfRelu *R)
 {
   PetscFunctionBeginUser;
   PetscCall(ReluSetup(R));
-  PetscCall(ReluDefaultMaxNorm());
+  PetscCall(KfStepperDefaultMaxNorm());
   PetscCall(KfStepperCreate(R->comm, NULL, ReluRHS, R, R->p->output_dt, &R->st));
   if (R->o.param == KF_RELU_THETA_M) {
     PetscCall(TSSetApplicationContext(R->st.ts, R));
@@ -610,10 +600,7 @@ PetscErrorCode KfRunRelu(MPI_Comm comm, const KfParams *p)
   R.p    = p;
   PetscCall(PetscTime(&R.t_start));
   ierr = ReluRunBody(&R);
-  /* input and non-finite errors are collective: remove the partial file together; any other error may be local to
-     one rank (main() aborts), so it must not wait for the others */
-  if (ierr && KfExitStatus(ierr) != 1 && R.io) PetscCall(KfIOClose(&R.io, PETSC_FALSE));
-  if (ierr && KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
+  if (ierr) PetscCall(KfRunDiscardOutput(ierr, &R.io));
   PetscCall(ReluDestroy(&R));
   PetscFunctionReturn(ierr);
 }
@@ -626,7 +613,7 @@ PetscErrorCode KfRunReluHelp(MPI_Comm comm, const KfParams *p)
   PetscFunctionBeginUser;
   ReluOptionsDefault(&o);
   PetscCall(ReluOptionsRead(comm, &o));
-  PetscCall(ReluDefaultMaxNorm());
+  PetscCall(KfStepperDefaultMaxNorm());
   PetscCall(KfStepperCreate(comm, NULL, ReluRHS, NULL, p->output_dt, &st));
   PetscCall(KfStepperDestroy(&st));
   PetscFunctionReturn(PETSC_SUCCESS);

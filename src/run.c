@@ -74,18 +74,6 @@ static PetscErrorCode SetupFields(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The max norm (an exact reduction) makes adaptive step sizes independent of the rank count; set before any TS
-   reads its options (also for -help, so that it shows the value used). */
-static PetscErrorCode DefaultMaxNorm(void)
-{
-  PetscBool set;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_wnormtype", &set));
-  if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ts_adapt_wnormtype", "infinity"));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -init_* and -target_* parameters of every registry density, for -help. */
 static PetscErrorCode DensityHelp(MPI_Comm comm, const KfParams *p)
 {
@@ -307,12 +295,8 @@ static PetscErrorCode RunBody(RunCtx *r)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  After a failed run. Input and non-finite errors are collective, so the partial file is removed
-  collectively; any other error may be local to one rank and must not wait for the others: it is
-  returned as is (main() calls MPI_Abort), leaving only a PATH.part marked incomplete.
-*/
-static PetscErrorCode DiscardOutput(PetscErrorCode ierr, KfIO *io)
+/* kf_run.h */
+PetscErrorCode KfRunDiscardOutput(PetscErrorCode ierr, KfIO *io)
 {
   PetscFunctionBeginUser;
   if (KfExitStatus(ierr) == 1) PetscFunctionReturn(ierr);
@@ -332,7 +316,7 @@ PetscErrorCode KfRunPde(MPI_Comm comm, const KfParams *p)
   r.p    = p;
   PetscCall(PetscTime(&r.t_start));
   ierr = RunBody(&r);
-  if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  if (ierr) PetscCall(KfRunDiscardOutput(ierr, &r.io));
   PetscCall(KfCheckpointDestroy(&r.ck));
   PetscCall(TSDestroy(&r.st.ts));
   PetscCall(KfPdeDestroy(&r.pde));
@@ -474,7 +458,7 @@ static PetscErrorCode PRunBody(PRunCtx *r)
 
   PetscFunctionBeginUser;
   PetscCall(KfParticlesCreate(r->comm, r->p, &r->P));
-  PetscCall(DefaultMaxNorm());
+  PetscCall(KfStepperDefaultMaxNorm());
   PetscCall(KfStepperCreate(r->comm, NULL, KfParticlesRHSFunction, r->P, r->p->output_dt, &r->st));
   PetscCall(KfParticlesSetUpTS(r->P, r->st.ts));
   PetscCall(ParticleCheckpointSetup(r));
@@ -513,7 +497,7 @@ PetscErrorCode KfRunParticles(MPI_Comm comm, const KfParams *p)
   r.p    = p;
   PetscCall(PetscTime(&r.t_start));
   ierr = PRunBody(&r);
-  if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  if (ierr) PetscCall(KfRunDiscardOutput(ierr, &r.io));
   PetscCall(KfCheckpointDestroy(&r.ck));
   PetscCall(KfStepperDestroy(&r.st));
   PetscCall(KfParticlesDestroy(&r.P));
@@ -528,7 +512,7 @@ PetscErrorCode KfRunParticlesHelp(MPI_Comm comm, const KfParams *p)
   PetscFunctionBeginUser;
   PetscCall(KfParticlesHelp(comm, p));
   PetscCall(DensityHelp(comm, p));
-  PetscCall(DefaultMaxNorm());
+  PetscCall(KfStepperDefaultMaxNorm());
   PetscCall(KfStepperCreate(comm, NULL, KfParticlesRHSFunction, NULL, p->output_dt, &st));
   PetscCall(KfStepperDestroy(&st));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -568,7 +552,7 @@ static PetscErrorCode CheckCompareOptions(MPI_Comm comm)
   PetscCheck(!set || !strcmp(val, "sobolev"), comm, KF_ERR_INPUT, "-kernel %s: compare mode uses the PDE's Sobolev kernel (-kernel sobolev)", val);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-target_samples", &set));
   PetscCheck(!set, comm, KF_ERR_INPUT, "-target_samples: compare mode takes the target as a density (-target NAME or file:PATH:DATASET) that both the PDE and the particles use");
-  PetscCall(DefaultMaxNorm());
+  PetscCall(KfStepperDefaultMaxNorm());
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -702,7 +686,7 @@ PetscErrorCode KfRunCompare(MPI_Comm comm, const KfParams *p)
   r.pde.p    = p;
   PetscCall(PetscTime(&r.pde.t_start));
   ierr = CRunBody(&r);
-  if (ierr) PetscCall(DiscardOutput(ierr, &r.io));
+  if (ierr) PetscCall(KfRunDiscardOutput(ierr, &r.io));
   PetscCall(KfCheckpointDestroy(&r.ck));
   for (PetscInt i = 0; i < 2; i++) PetscCall(KfStepperDestroy(&r.st[i]));
   PetscCall(KfCompareDestroy(&r.C));
@@ -722,7 +706,7 @@ PetscErrorCode KfRunCompareHelp(MPI_Comm comm, const KfParams *p)
   KfStepper st;
 
   PetscFunctionBeginUser;
-  PetscCall(DefaultMaxNorm());
+  PetscCall(KfStepperDefaultMaxNorm());
   PetscCall(KfRunPdeHelp(comm, p));
   PetscCall(KfParticlesHelp(comm, p));
   PetscCall(KfCompareHelp(comm, p));

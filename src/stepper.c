@@ -40,6 +40,18 @@ static PetscErrorCode SetFromOptionsChecked(TS ts, MPI_Comm comm)
   SETERRQ(comm, KF_ERR_INPUT, "a time-stepper (-ts_*) option is not valid: %s", specific && specific[0] ? specific : (text ? text : "unknown error"));
 }
 
+/* The max norm (an exact reduction) makes adaptive step sizes independent of the rank count; set before any TS
+   reads its options (also for -help, so that it shows the value used). */
+PetscErrorCode KfStepperDefaultMaxNorm(void)
+{
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_adapt_wnormtype", &set));
+  if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ts_adapt_wnormtype", "infinity"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Defaults: adaptive Dormand-Prince with tight tolerances, final time 1; every -ts_* option overrides. */
 PetscErrorCode KfStepperCreate(MPI_Comm comm, const char prefix[], TSRHSFunction rhs, void *ctx, PetscReal output_dt, KfStepper *st)
 {

@@ -304,6 +304,19 @@ def datasets(f):
     return sorted(names)
 
 
+def check_same_on_ranks(stem, nranks, label):
+    """STEM1.h5 .. STEM<nranks>.h5, one run per rank count: every dataset bitwise equal to the 1-rank file's, none
+    missing or extra. Returns the 1-rank file's dataset names."""
+    with h5py.File(path(f"{stem}1.h5"), "r") as a:
+        names = datasets(a)
+        ref = {n: a[n][()] for n in names}
+    for p in range(2, nranks + 1):
+        with h5py.File(path(f"{stem}{p}.h5"), "r") as b:
+            bad = [n for n in names if n not in b or not np.array_equal(ref[n], b[n][()])] + [n for n in datasets(b) if n not in ref]
+        check(not bad, f"{label}: {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
+    return names
+
+
 def ranks():
     """Every rank count 1..NP: particle FR/WFR files bitwise equal to the 1-rank file (every dataset,
     /particles/w included; N = 3 leaves ranks empty at NP = 4); PDE FR/WFR/sigma files equal to 1e-12
@@ -321,14 +334,8 @@ def ranks():
     for k, c in enumerate(RANK_PART):
         for p in counts:
             run(p, ["-mode", "particles"] + c + ["-ts_max_time", "0.5", "-output_dt", "0.1", "-output", f"rk_p{k}_{p}.h5"])
-        with h5py.File(path(f"rk_p{k}_1.h5"), "r") as a:
-            names = datasets(a)
-            ref = {n: a[n][()] for n in names}
+        names = check_same_on_ranks(f"rk_p{k}_", counts[-1], f"ranks particles {' '.join(c)}")
         assert "particles/w" in names and "diagnostics/total_weight" in names
-        for p in counts[1:]:
-            with h5py.File(path(f"rk_p{k}_{p}.h5"), "r") as b:
-                bad = [n for n in names if n not in b or not np.array_equal(ref[n], b[n][()])] + [n for n in datasets(b) if n not in ref]
-            check(not bad, f"ranks particles {' '.join(c)}: {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
 
 
 # ---------------------------------------------------------------------------------------- badinput
@@ -457,13 +464,7 @@ def resample():
     check(np.any(np.diff(d["ess"]) > 0) and np.max(d["ess"][1:]) > 0.99 * 301, f"resample: ESS {np.round(d['ess'], 1).tolist()} drops below 0.9 N and returns to N")
     check(np.max(np.abs(d["total_weight"] - 1)) < 1e-13, "resample: total weight 1 to 1e-13")
     check(np.all(np.diff(d["energy"]) < 0), "resample: energy decreasing across resampling")
-    with h5py.File(path("rs_1.h5"), "r") as a:
-        names = datasets(a)
-        ref = {n: a[n][()] for n in names}
-    for p in range(2, np_() + 1):
-        with h5py.File(path(f"rs_{p}.h5"), "r") as b:
-            bad = [n for n in names if not np.array_equal(ref[n], b[n][()])]
-        check(not bad, f"resample: {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
+    check_same_on_ranks("rs_", np_(), "resample")
 
 
 def stein():
@@ -490,13 +491,7 @@ def stein():
              "-particles", "40", "-n", "16", "-ring_leaf", "4", "-ts_max_time", "0.3", "-output_dt", "0.1"]
     for p in range(1, np_() + 1):
         run(p, popts + ["-output", f"stein_r{p}.h5"])
-    with h5py.File(path("stein_r1.h5"), "r") as a:
-        names = datasets(a)
-        ref = {n: a[n][()] for n in names}
-    for p in range(2, np_() + 1):
-        with h5py.File(path(f"stein_r{p}.h5"), "r") as b:
-            bad = [n for n in names if not np.array_equal(ref[n], b[n][()])]
-        check(not bad, f"stein particles 2-D: {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
+    check_same_on_ranks("stein_r", np_(), "stein particles 2-D")
     ok, msg = bad_case(99, ["-flow", "stein", "-sigma", "1"], 2, ["-flow stein", "-energy none"])
     check(ok, msg)
 

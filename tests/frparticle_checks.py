@@ -115,14 +115,9 @@ def bdranks():
         for p in range(1, np_() + 1):
             fc.run(p, opts + ["-output", f"bdr_{tag}_{p}.h5"])
         with h5py.File(path(f"bdr_{tag}_1.h5"), "r") as a:
-            names = fc.datasets(a)
-            ref = {n: a[n][()] for n in names}
             jumps = a["diagnostics/bd_events"][-1]
         check(jumps > 0 or tag == "wfr", f"bdranks {tag}: {jumps:.0f} jumps happen")
-        for p in range(2, np_() + 1):
-            with h5py.File(path(f"bdr_{tag}_{p}.h5"), "r") as b:
-                bad = [n for n in names if n not in b or not np.array_equal(ref[n], b[n][()])]
-            check(not bad, f"bdranks {tag}: {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
+        fc.check_same_on_ranks(f"bdr_{tag}_", np_(), f"bdranks {tag}")
 
 
 # ---------------------------------------------------------------------------------------------- g13
@@ -208,13 +203,7 @@ def rkhs():
     opts = RKHS + ["-particles", "301", "-target", "gaussians", "-ts_max_time", "0.5", "-output_dt", "0.25"]
     for p in range(1, np_() + 1):
         fc.run(p, opts + ["-output", f"rkr_{p}.h5"])
-    with h5py.File(path("rkr_1.h5"), "r") as a:
-        names = fc.datasets(a)
-        ref = {n: a[n][()] for n in names}
-    for p in range(2, np_() + 1):
-        with h5py.File(path(f"rkr_{p}.h5"), "r") as b:
-            bad = [n for n in names if not np.array_equal(ref[n], b[n][()])]
-        check(not bad, f"rkhs: {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
+    fc.check_same_on_ranks("rkr_", np_(), "rkhs")
 
 
 # ----------------------------------------------------------------------------------------- badinput

@@ -167,12 +167,6 @@ def balance():
 
 # ------------------------------------------------------------------------------------------- ranks
 
-def datasets(f):
-    names = []
-    f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-    return sorted(names)
-
-
 def ranks():
     with h5py.File(path("teacher_r.h5"), "w") as f:
         rng = np.random.default_rng(11)
@@ -183,13 +177,7 @@ def ranks():
     for tag, opts in cases:
         for p in range(1, np_() + 1):
             run(p, opts + ["-ts_max_time", "1", "-output_dt", "0.25", "-output", f"{tag}_r{p}.h5"])
-        with h5py.File(path(f"{tag}_r1.h5"), "r") as a:
-            names = datasets(a)
-            ref = {n: a[n][()] for n in names}
-        for p in range(2, np_() + 1):
-            with h5py.File(path(f"{tag}_r{p}.h5"), "r") as b:
-                bad = [n for n in names if n not in b or not np.array_equal(ref[n], b[n][()])]
-            check(not bad, f"ranks {tag} ({' '.join(opts)}): {p} vs 1 rank: {len(names)} datasets bitwise equal" + (f"; differ: {bad}" if bad else ""))
+        fc.check_same_on_ranks(f"{tag}_r", np_(), f"ranks {tag} ({' '.join(opts)})")
 
 
 # ---------------------------------------------------------------------------------------- badinput
